@@ -1,0 +1,33 @@
+"""gluondata: the Gluon data API (Dataset, DataLoader, samplers, batchify) on numpy."""
+
+from . import batchify, random
+from ._columns import SampleColumns
+from .dataloader import DataLoader
+from .dataset import ArrayDataset, Dataset, SimpleDataset
+from .sampler import (
+    BatchSampler,
+    FilterSampler,
+    IntervalSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ArrayDataset",
+    "BatchSampler",
+    "DataLoader",
+    "Dataset",
+    "FilterSampler",
+    "IntervalSampler",
+    "RandomSampler",
+    "SampleColumns",
+    "Sampler",
+    "SequentialSampler",
+    "SimpleDataset",
+    "__version__",
+    "batchify",
+    "random",
+]

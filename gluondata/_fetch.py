@@ -1,0 +1,150 @@
+"""The work of one batch, the same in every executor: fetch samples, batchify."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import dill as pickle
+
+from .random import SampleKey, sample_context, seeded_globals, set_sample_key
+
+__all__ = ["BatchJob", "BatchTask", "Outcome", "TaskResult", "run_batch", "run_tasks"]
+
+_SHOWN_INDICES = 8
+
+
+@dataclass(frozen=True)
+class BatchTask:
+    """One batch to compute: its position in the epoch and its dataset indices."""
+
+    epoch: int
+    position: int
+    indices: Sequence[int]
+
+    def describe(self) -> str:
+        """Name the batch for error messages."""
+        shown = ", ".join(str(int(i)) for i in self.indices[:_SHOWN_INDICES])
+        more = f", ... ({len(self.indices)} in all)" if len(self.indices) > _SHOWN_INDICES else ""
+        return f"batch {self.position} of epoch {self.epoch} (indices [{shown}{more}])"
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    """What every batch of a loader shares: the dataset, batchify and seeding."""
+
+    dataset: Any
+    batchify_fn: Callable[[Sequence[Any]], Any]
+    seed: int
+    seed_globals: bool
+
+
+class Outcome(NamedTuple):
+    """A computed batch, or the exception that stopped it."""
+
+    batch: Any
+    error: BaseException | None
+
+
+class TaskResult(NamedTuple):
+    """The outcomes of a group of batches and the seconds they took together."""
+
+    outcomes: list[Outcome]
+    seconds: float
+
+
+def run_tasks(job: BatchJob, tasks: Sequence[BatchTask], remote: bool = False) -> TaskResult:
+    """Compute several batches; each batch's error is kept apart from the others.
+
+    Parameters
+    ----------
+    job : BatchJob
+        The loader's shared settings.
+    tasks : sequence of BatchTask
+        Consecutive batches.
+    remote : bool, default False
+        The outcomes will be pickled to another process: errors get their
+        traceback as a note (a traceback does not pickle), and an error that
+        would not survive pickling is replaced by a RuntimeError saying what it was.
+    """
+    start = time.perf_counter()
+    outcomes = []
+    for task in tasks:
+        try:
+            outcomes.append(Outcome(run_batch(job, task), None))
+        except Exception as exc:
+            outcomes.append(Outcome(None, _portable(exc) if remote else exc))
+    return TaskResult(outcomes, time.perf_counter() - start)
+
+
+def _portable(exc: Exception) -> Exception:
+    """Return ``exc`` with its traceback as a note, in a form that survives pickling."""
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        exc = RuntimeError(f"{type(exc).__module__}.{type(exc).__qualname__}: {exc}")
+    _add_note(exc, f"gluondata: traceback in worker process {os.getpid()}:\n{text}")
+    return exc
+
+
+def run_batch(job: BatchJob, task: BatchTask) -> Any:
+    """Compute one batch; an exception leaves with a note naming the index and batch.
+
+    Parameters
+    ----------
+    job : BatchJob
+        The loader's shared settings.
+    task : BatchTask
+        The batch.
+    """
+    rng_scope = (
+        seeded_globals(job.seed, task.epoch, task.position)
+        if job.seed_globals
+        else contextlib.nullcontext()
+    )
+    with rng_scope:
+        samples = _fetch(job, task)
+    try:
+        return job.batchify_fn(samples)
+    except Exception as exc:
+        _add_note(exc, f"gluondata: raised by batchify_fn on {task.describe()}")
+        raise
+
+
+def _fetch(job: BatchJob, task: BatchTask) -> Any:
+    dataset = job.dataset
+    getitems = getattr(dataset, "__getitems__", None)
+    if getitems is not None:
+        try:
+            with sample_context(job.seed, task.epoch, None):
+                return getitems(task.indices)
+        except Exception as exc:
+            _add_note(exc, f"gluondata: raised by __getitems__ on {task.describe()}")
+            raise
+    samples = []
+    seed, epoch = job.seed, task.epoch
+    previous_key = set_sample_key(None)
+    try:
+        for index in task.indices:
+            set_sample_key(SampleKey(seed, epoch, index))
+            samples.append(dataset[index])
+    except Exception as exc:
+        _add_note(exc, f"gluondata: raised while loading dataset index {index}, {task.describe()}")
+        raise
+    finally:
+        set_sample_key(previous_key)
+    return samples
+
+
+def _add_note(exc: BaseException, note: str) -> None:
+    """Attach ``note`` to ``exc`` (shown under its traceback from Python 3.11)."""
+    if hasattr(exc, "add_note"):
+        exc.add_note(note)
+    else:
+        exc.__notes__ = [*getattr(exc, "__notes__", []), note]

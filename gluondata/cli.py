@@ -1,0 +1,38 @@
+"""The ``gluondata`` command."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from ._demo import run_demo
+
+    run_demo(
+        samples=args.samples,
+        size=args.size,
+        batch_size=args.batch_size,
+        workers=args.workers,
+        epochs=args.epochs,
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``gluondata`` command line; return the exit status."""
+    parser = argparse.ArgumentParser(prog="gluondata", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser(
+        "demo", help="load a generated .npy segmentation dataset and report samples/s"
+    )
+    demo.add_argument("--samples", type=int, default=256, help="image/mask pairs to make")
+    demo.add_argument("--size", type=int, default=128, help="image side in pixels")
+    demo.add_argument("--batch-size", type=int, default=16)
+    demo.add_argument("--workers", type=int, default=None, help="default: min(2, cores)")
+    demo.add_argument("--epochs", type=int, default=2)
+    demo.set_defaults(run=_demo)
+    args = parser.parse_args(argv)
+    return args.run(args)

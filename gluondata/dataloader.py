@@ -1,0 +1,275 @@
+"""DataLoader: batches from a dataset, in sampler order, computed by an executor."""
+
+from __future__ import annotations
+
+import collections
+import itertools
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from ._executors import BatchTimeout, Executor, InlineExecutor, PendingTasks, ThreadExecutor
+from ._fetch import BatchJob, BatchTask, Outcome
+from .batchify import default_batchify_fn
+from .random import fresh_seed
+from .sampler import BatchSampler, RandomSampler, SequentialSampler
+
+__all__ = ["DataLoader"]
+
+
+class DataLoader:
+    """Load batches from a dataset, optionally in parallel.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        Anything with ``len()`` and ``[]``; a ``__getitems__(indices)``
+        method, when present, fetches a batch's samples at once.
+    batch_size : int, optional
+        Samples per batch (required unless ``batch_sampler`` is given).
+    shuffle : bool, default False
+        Visit the samples in a new random order every epoch.
+    sampler : Sampler, optional
+        The order of the indices (do not combine with ``shuffle``).
+    last_batch : {'keep', 'discard', 'rollover'}, optional
+        What to do with a short last batch (default ``'keep'``); see
+        :class:`~gluondata.sampler.BatchSampler`.
+    batch_sampler : Sampler, optional
+        Yields lists of indices; replaces batch_size/shuffle/sampler/last_batch.
+    batchify_fn : callable, optional
+        Turns a list of samples into a batch; default
+        :func:`~gluondata.batchify.default_batchify_fn`.
+    num_workers : int, default 0
+        0 runs batches in the calling thread; more runs them in worker
+        processes (or threads, with ``thread_pool``).
+    pin_memory : bool, default False
+        Accepted for Gluon compatibility; batches are numpy arrays, so it does nothing.
+    prefetch : int, optional
+        Batches in flight with workers (default ``2 * num_workers``, at least 1).
+    thread_pool : bool, default False
+        Use threads instead of processes for the workers.
+    timeout : float, default 120
+        Seconds a worker may take for one batch before a ``TimeoutError``.
+    seed : int, optional
+        Makes shuffling and every random transform reproducible, identical
+        for any ``num_workers`` and executor (see :mod:`gluondata.random`).
+    worker_init_fn : callable, optional
+        Called as ``worker_init_fn(worker_id)`` in each worker as it starts.
+    """
+
+    def __init__(
+        self,
+        dataset: Any,
+        batch_size: int | None = None,
+        shuffle: bool = False,
+        sampler: Any = None,
+        last_batch: str | None = None,
+        batch_sampler: Any = None,
+        batchify_fn: Callable[[Sequence[Any]], Any] | None = None,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        prefetch: int | None = None,
+        thread_pool: bool = False,
+        timeout: float = 120,
+        seed: int | None = None,
+        worker_init_fn: Callable[[int], None] | None = None,
+    ) -> None:
+        if not timeout > 0:
+            raise ValueError(f"timeout must be positive, given {timeout}")
+        if num_workers < 0:
+            raise ValueError(f"num_workers must be 0 or more, given {num_workers}")
+        self._seed = fresh_seed() if seed is None else int(seed)
+        if batch_sampler is None:
+            if batch_size is None:
+                raise ValueError("batch_size must be specified unless batch_sampler is specified")
+            if sampler is None:
+                sampler = (
+                    RandomSampler(len(dataset), seed=self._seed)
+                    if shuffle
+                    else SequentialSampler(len(dataset))
+                )
+            elif shuffle:
+                raise ValueError(
+                    "shuffle must not be specified if sampler is specified "
+                    "(a sampler already decides the order: use RandomSampler to shuffle)"
+                )
+            batch_sampler = BatchSampler(sampler, batch_size, last_batch or "keep")
+        elif batch_size is not None or shuffle or sampler is not None or last_batch is not None:
+            raise ValueError(
+                "batch_size, shuffle, sampler and last_batch must not be specified if "
+                "batch_sampler is specified (the batch sampler decides them all)"
+            )
+        self._dataset = dataset
+        self._batch_sampler = batch_sampler
+        self._batchify_fn = batchify_fn or default_batchify_fn
+        self._num_workers = int(num_workers)
+        self._thread_pool = bool(thread_pool)
+        self._prefetch = max(0, int(prefetch)) if prefetch is not None else 2 * num_workers
+        self._timeout = float(timeout)
+        self._seed_given = seed is not None
+        self._worker_init_fn = worker_init_fn
+        self._pin_memory = pin_memory
+        self._executor: Executor | None = None
+        self._epoch = 0
+
+    @property
+    def dataset(self) -> Any:
+        """The dataset the batches come from."""
+        return self._dataset
+
+    @property
+    def batch_sampler(self) -> Any:
+        """The batch sampler giving each batch's indices."""
+        return self._batch_sampler
+
+    @property
+    def seed(self) -> int:
+        """The seed of shuffling and per-sample randomness (drawn at random if not given)."""
+        return self._seed
+
+    def __len__(self) -> int:
+        return len(self._batch_sampler)
+
+    def __iter__(self) -> Iterator[Any]:
+        epoch = self._epoch
+        self._epoch += 1
+        executor = self._ensure_executor()
+        in_flight = 1 if executor.runs_in_caller else max(1, self._prefetch)
+        return _LoaderIterator(executor, iter(self._batch_sampler), epoch, in_flight, self._timeout)
+
+    def _ensure_executor(self) -> Executor:
+        if self._executor is None:
+            self._executor = self._make_executor()
+        return self._executor
+
+    def _make_executor(self) -> Executor:
+        in_processes = self._num_workers > 0 and not self._thread_pool
+        job = BatchJob(
+            dataset=self._dataset,
+            batchify_fn=self._batchify_fn,
+            seed=self._seed,
+            seed_globals=self._seed_given or in_processes,
+        )
+        if self._num_workers == 0:
+            return InlineExecutor(job)
+        if self._thread_pool:
+            return ThreadExecutor(job, self._num_workers, self._worker_init_fn)
+        from ._workers import ProcessExecutor
+
+        return ProcessExecutor(job, self._num_workers, self._worker_init_fn)
+
+    def close(self) -> None:
+        """Shut down the workers (a later iteration starts new ones)."""
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.close()
+
+    def __enter__(self) -> DataLoader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        executor = getattr(self, "_executor", None)
+        if executor is not None:
+            executor.close()
+
+    def __repr__(self) -> str:
+        mode = (
+            "in the caller"
+            if self._num_workers == 0
+            else f"{self._num_workers} {'threads' if self._thread_pool else 'processes'}"
+        )
+        return f"DataLoader({self._dataset!r}, {self._batch_sampler!r}, {mode})"
+
+
+class _LoaderIterator:
+    """One epoch: keeps up to ``in_flight`` tasks submitted, yields batches in order.
+
+    With workers, batches that compute in well under a millisecond are sent
+    in groups (one task computes several consecutive batches), so the cost of
+    handing a task to a worker does not dominate; the group size follows the
+    measured time per batch.
+    """
+
+    def __init__(
+        self,
+        executor: Executor,
+        batches: Iterator[Sequence[int]],
+        epoch: int,
+        in_flight: int,
+        timeout: float,
+    ) -> None:
+        self._executor = executor
+        self._batches = enumerate(batches)
+        self._epoch = epoch
+        self._in_flight = in_flight
+        self._timeout = None if executor.runs_in_caller else timeout
+        self._pending: collections.deque[tuple[list[BatchTask], PendingTasks]] = collections.deque()
+        self._ready: collections.deque[tuple[BatchTask, Outcome]] = collections.deque()
+        self._group_size = 1
+        self._exhausted = False
+
+    def __iter__(self) -> _LoaderIterator:
+        return self
+
+    def _submit_more(self) -> None:
+        while not self._exhausted and len(self._pending) < self._in_flight:
+            tasks = [
+                BatchTask(self._epoch, position, indices)
+                for position, indices in itertools.islice(self._batches, self._group_size)
+            ]
+            if not tasks:
+                self._exhausted = True
+                return
+            self._pending.append((tasks, self._executor.submit(tasks)))
+
+    def _collect(self) -> None:
+        tasks, pending = self._pending.popleft()
+        try:
+            result = pending.result(timeout=self._timeout)
+        except BatchTimeout:
+            worker = self._executor.describe_worker(pending)
+            self._executor.replace_worker(pending)
+            self.close()
+            what = tasks[0].describe() if len(tasks) == 1 else _describe_group(tasks)
+            raise TimeoutError(
+                f"{worker} took more than {self._timeout:g} s for {what}: a slow or stuck "
+                "__getitem__/transform? raise DataLoader(timeout=...) if it is only slow"
+            ) from None
+        self._ready.extend(zip(tasks, result.outcomes, strict=True))
+        if not self._executor.runs_in_caller:
+            seconds_per_batch = max(result.seconds / len(tasks), 1e-9)
+            self._group_size = max(1, min(_MAX_GROUP, int(_GROUP_SECONDS / seconds_per_batch)))
+
+    def __next__(self) -> Any:
+        if not self._ready:
+            self._submit_more()
+            if not self._pending:
+                raise StopIteration
+            self._collect()
+            self._submit_more()
+        _, outcome = self._ready.popleft()
+        if outcome.error is not None:
+            raise outcome.error
+        return outcome.batch
+
+    def close(self) -> None:
+        """Drop the batches not yet returned."""
+        self._exhausted = True
+        self._ready.clear()
+        while self._pending:
+            self._pending.popleft()[1].cancel()
+
+    def __del__(self) -> None:
+        self.close()
+
+
+_GROUP_SECONDS = 0.001
+_MAX_GROUP = 16
+
+
+def _describe_group(tasks: Sequence[BatchTask]) -> str:
+    shown = "; ".join(task.describe() for task in tasks[:3])
+    more = f"; and {len(tasks) - 3} more" if len(tasks) > 3 else ""
+    return f"one of the batches sent together: {shown}{more}"

@@ -1,0 +1,261 @@
+"""Datasets: map-style collections of samples, and their combinators.
+
+A dataset has ``__len__`` and ``__getitem__(index)``. It may also offer a
+batched fetch, ``__getitems__(indices)``, returning the samples of a whole
+batch at once (a list of samples, or a :class:`SampleColumns`); the
+DataLoader uses it when present.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from ._columns import SampleColumns
+from .random import indexed
+from .sampler import FilterSampler, Sampler, SequentialSampler
+
+__all__ = ["ArrayDataset", "Dataset", "SimpleDataset"]
+
+
+class Dataset:
+    """Abstract dataset: subclasses implement ``__getitem__`` and ``__len__``."""
+
+    def __getitem__(self, idx: int) -> Any:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[Any]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def __repr__(self) -> str:
+        try:
+            size = f"len={len(self)}"
+        except (NotImplementedError, TypeError):
+            size = "len=?"
+        return f"{type(self).__name__}({size})"
+
+    def transform(self, fn: Callable[..., Any], lazy: bool = True) -> Dataset:
+        """Return a dataset whose samples are ``fn(sample)``.
+
+        A tuple sample is unpacked: ``fn(*sample)``.
+
+        Parameters
+        ----------
+        fn : callable
+            The transform.
+        lazy : bool, default True
+            Apply ``fn`` on every access (random transforms draw anew), or
+            apply it once to every sample now and keep the results.
+        """
+        transformed = _LazyTransformDataset(self, fn)
+        if lazy:
+            return transformed
+        return SimpleDataset([transformed[i] for i in range(len(transformed))])
+
+    def transform_first(self, fn: Callable[[Any], Any], lazy: bool = True) -> Dataset:
+        """Return a dataset that applies ``fn`` to the first field of each sample.
+
+        For ``(data, label)`` samples this transforms the data and keeps the
+        label; a sample that is not a tuple is transformed whole.
+        """
+        return self.transform(_TransformFirstClosure(fn), lazy)
+
+    def filter(self, fn: Callable[[Any], Any]) -> Dataset:
+        """Return the samples for which ``fn(sample)`` is true (scans the dataset now)."""
+        return self.sample(FilterSampler(fn, self))
+
+    def shard(self, num_shards: int, index: int) -> Dataset:
+        """Return contiguous part ``index`` of ``num_shards`` parts.
+
+        The first ``len(self) % num_shards`` shards get one sample more, so the
+        shards cover the dataset exactly once.
+        """
+        if num_shards <= 0:
+            raise ValueError(f"num_shards must be positive, got {num_shards}")
+        if not 0 <= index < num_shards:
+            raise ValueError(f"shard index must be in 0..{num_shards - 1}, got {index}")
+        length, rest = divmod(len(self), num_shards)
+        start = length * index + min(index, rest)
+        return self.sample(SequentialSampler(length + (index < rest), start))
+
+    def take(self, count: int | None) -> Dataset:
+        """Return the first ``count`` samples (all of them if ``count`` is None or larger)."""
+        if count is None or count >= len(self):
+            return self
+        if count < 0:
+            raise ValueError(f"take() needs a count >= 0, got {count}")
+        return self.sample(SequentialSampler(count))
+
+    def sample(self, sampler: Sampler) -> Dataset:
+        """Return the samples at the indices ``sampler`` yields (iterated once, now)."""
+        if not isinstance(sampler, Sampler):
+            raise TypeError(
+                f"Invalid sampler type: {type(sampler).__name__}. "
+                "Expected a gluondata.Sampler instance."
+            )
+        indices = np.fromiter(iter(sampler), dtype=np.int64)
+        if hasattr(self, "__getitems__"):
+            return _BatchedSampledDataset(self, indices)
+        return _SampledDataset(self, indices)
+
+
+class SimpleDataset(Dataset):
+    """Wrap any object with ``len()`` and ``[]`` (a list, a numpy array, ...).
+
+    Parameters
+    ----------
+    data : sequence
+        The samples.
+    """
+
+    def __init__(self, data: Sequence[Any]) -> None:
+        self._data = data
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __getitem__(self, idx: int) -> Any:
+        return self._data[idx]
+
+    def __getitems__(self, indices: Sequence[int]) -> SampleColumns:
+        positions = np.asarray(indices, dtype=np.intp)
+        return SampleColumns([_take(self._data, positions)], as_tuple=False)
+
+    def __repr__(self) -> str:
+        return f"SimpleDataset({_describe(self._data)})"
+
+
+class ArrayDataset(Dataset):
+    """Zip several equally long arrays into ``(a[i], b[i], ...)`` samples.
+
+    With one array a sample is ``a[i]`` itself. Arrays may be numpy arrays
+    (fetched a batch at a time with one fancy index each), lists or datasets.
+
+    Parameters
+    ----------
+    *arrays : sequence
+        The fields, all of the same length.
+    """
+
+    def __init__(self, *arrays: Sequence[Any]) -> None:
+        if not arrays:
+            raise ValueError("ArrayDataset needs at least one array")
+        lengths = [len(a) for a in arrays]
+        if len(set(lengths)) != 1:
+            raise ValueError(f"ArrayDataset needs arrays of equal length, got lengths {lengths}")
+        self._length = lengths[0]
+        self._arrays = arrays
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, idx: int) -> Any:
+        if len(self._arrays) == 1:
+            return self._arrays[0][idx]
+        return tuple(a[idx] for a in self._arrays)
+
+    def __getitems__(self, indices: Sequence[int]) -> SampleColumns:
+        positions = np.asarray(indices, dtype=np.intp)
+        columns = [_take(a, positions) for a in self._arrays]
+        return SampleColumns(columns, as_tuple=len(columns) > 1)
+
+    def __repr__(self) -> str:
+        fields = ", ".join(_describe(a) for a in self._arrays)
+        return f"ArrayDataset({fields})"
+
+
+class _LazyTransformDataset(Dataset):
+    """Apply ``fn`` to each sample on access."""
+
+    def __init__(self, data: Dataset, fn: Callable[..., Any]) -> None:
+        self._data = data
+        self._fn = fn
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __getitem__(self, idx: int) -> Any:
+        item = self._data[idx]
+        if isinstance(item, tuple):
+            return self._fn(*item)
+        return self._fn(item)
+
+    def __repr__(self) -> str:
+        return f"{self._data!r}.transform({_name(self._fn)})"
+
+
+class _TransformFirstClosure:
+    """Picklable ``fn`` applied to the first field of a sample."""
+
+    def __init__(self, fn: Callable[[Any], Any]) -> None:
+        self._fn = fn
+
+    def __call__(self, x: Any, *rest: Any) -> Any:
+        if rest:
+            return (self._fn(x), *rest)
+        return self._fn(x)
+
+    def __repr__(self) -> str:
+        return f"first({_name(self._fn)})"
+
+
+class _SampledDataset(Dataset):
+    """The samples of ``data`` at fixed ``indices`` (held in a numpy array)."""
+
+    def __init__(self, data: Dataset, indices: np.ndarray) -> None:
+        self._data = data
+        self._indices = indices
+
+    def __len__(self) -> int:
+        return len(self._indices)
+
+    def __getitem__(self, idx: int) -> Any:
+        return self._data[int(self._indices[idx])]
+
+    def __repr__(self) -> str:
+        return f"{self._data!r}.sample(len={len(self)})"
+
+
+class _BatchedSampledDataset(_SampledDataset):
+    """A sampled dataset over one that has a batched fetch, which it keeps."""
+
+    def __getitems__(self, indices: Sequence[int]) -> Any:
+        return self._data.__getitems__(self._indices[np.asarray(indices, dtype=np.intp)].tolist())
+
+
+def _take(array: Sequence[Any], positions: np.ndarray) -> Any:
+    """Fetch ``array[i]`` for every ``i``: one fancy index for numpy, else item by item.
+
+    A dataset's items are computed each under its own index's random key.
+    """
+    if isinstance(array, np.ndarray):
+        return np.take(array, positions, axis=0)
+    indices = positions.tolist()
+    getitems = getattr(array, "__getitems__", None)
+    if getitems is not None:
+        return list(getitems(indices))
+    if not isinstance(array, Dataset):
+        return [array[i] for i in indices]
+    items = []
+    for i in indices:
+        with indexed(i):
+            items.append(array[i])
+    return items
+
+
+def _describe(array: Any) -> str:
+    if isinstance(array, np.ndarray):
+        return f"ndarray {array.dtype} {array.shape}"
+    if isinstance(array, Dataset):
+        return repr(array)
+    return f"{type(array).__name__}[{len(array)}]"
+
+
+def _name(fn: Any) -> str:
+    return getattr(fn, "__qualname__", None) or repr(fn)

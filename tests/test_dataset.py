@@ -1,0 +1,152 @@
+"""Datasets: Gluon's semantics for the combinators, ArrayDataset, batched fetch."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gluondata import ArrayDataset, Dataset, RandomSampler, SampleColumns, SimpleDataset
+
+
+class Squares(Dataset):
+    def __len__(self):
+        return 6
+
+    def __getitem__(self, idx):
+        if not 0 <= idx < 6:
+            raise IndexError(idx)
+        return idx * idx
+
+
+def test_dataset_iterates_and_lists():
+    assert list(Squares()) == [0, 1, 4, 9, 16, 25]
+    assert repr(Squares()) == "Squares(len=6)"
+
+
+def test_transform_unpacks_tuples_but_not_lists():
+    pairs = SimpleDataset([(1, 2), (3, 4)])
+    assert list(pairs.transform(lambda a, b: a + b)) == [3, 7]
+    lists = SimpleDataset([[1, 2], [3, 4]])
+    assert list(lists.transform(len)) == [2, 2]
+
+
+def test_lazy_transform_reruns_and_eager_transform_freezes():
+    calls = []
+
+    def record(x):
+        calls.append(x)
+        return x * 2
+
+    lazy = SimpleDataset(list(range(3))).transform(record)
+    assert calls == []
+    assert lazy[1] == 2 and lazy[1] == 2
+    assert calls == [1, 1]
+    calls.clear()
+    eager = SimpleDataset(list(range(3))).transform(record, lazy=False)
+    assert calls == [0, 1, 2]
+    assert isinstance(eager, SimpleDataset)
+    assert list(eager) == [0, 2, 4] and calls == [0, 1, 2]
+
+
+def test_transform_first_touches_only_the_first_field():
+    ds = SimpleDataset([(1, "a", 9), (2, "b", 8)]).transform_first(lambda x: -x)
+    assert list(ds) == [(-1, "a", 9), (-2, "b", 8)]
+    whole = SimpleDataset([1, 2]).transform_first(lambda x: -x)
+    assert list(whole) == [-1, -2]
+
+
+def test_filter_scans_once_and_refetches_transformed_samples():
+    ds = SimpleDataset(list(range(10))).transform(lambda x: x * 2).filter(lambda x: x > 10)
+    assert list(ds) == [12, 14, 16, 18]
+    assert len(ds) == 4
+
+
+def test_shard_spreads_the_remainder_over_the_first_shards():
+    ds = SimpleDataset(list(range(10)))
+    assert [list(ds.shard(3, i)) for i in range(3)] == [[0, 1, 2, 3], [4, 5, 6], [7, 8, 9]]
+    assert [len(ds.shard(4, i)) for i in range(4)] == [3, 3, 2, 2]
+
+
+@pytest.mark.parametrize(("num_shards", "index"), [(0, 0), (3, 3), (3, -1)])
+def test_shard_rejects_bad_arguments(num_shards, index):
+    with pytest.raises(ValueError, match="shard"):
+        SimpleDataset([1, 2, 3]).shard(num_shards, index)
+
+
+@given(length=st.integers(0, 200), num_shards=st.integers(1, 17))
+def test_shards_cover_the_dataset_exactly_once(length, num_shards):
+    ds = SimpleDataset(list(range(length)))
+    shards = [list(ds.shard(num_shards, i)) for i in range(num_shards)]
+    assert [i for s in shards for i in s] == list(range(length))
+    sizes = [len(s) for s in shards]
+    assert max(sizes) - min(sizes) <= 1
+    assert sizes == sorted(sizes, reverse=True)
+
+
+def test_take():
+    ds = SimpleDataset(list(range(5)))
+    assert list(ds.take(3)) == [0, 1, 2]
+    assert list(ds.take(None)) == list(range(5))
+    assert list(ds.take(50)) == list(range(5))
+    assert list(ds.take(0)) == []
+    with pytest.raises(ValueError, match="count"):
+        ds.take(-1)
+
+
+def test_sample_is_a_fixed_permutation_and_checks_the_type():
+    ds = SimpleDataset(list(range(20)))
+    sampled = ds.sample(RandomSampler(20, seed=1))
+    assert list(sampled) == list(sampled)
+    assert sorted(sampled) == list(range(20))
+    assert sampled[-1] == list(sampled)[-1]
+    with pytest.raises(TypeError, match="Invalid sampler type"):
+        ds.sample([0, 1])
+
+
+def test_array_dataset_zips_and_unwraps_a_single_array():
+    x, y = np.arange(12).reshape(4, 3), ["a", "b", "c", "d"]
+    ds = ArrayDataset(x, y)
+    sample = ds[2]
+    assert isinstance(sample, tuple)
+    assert sample[0].tolist() == [6, 7, 8] and sample[1] == "c"
+    assert ArrayDataset(y)[1] == "b"
+    assert len(ds) == 4
+    assert "ndarray int64 (4, 3)" in repr(ds) and "list[4]" in repr(ds)
+
+
+def test_array_dataset_accepts_other_datasets():
+    ds = ArrayDataset(Squares(), list(range(6)))
+    assert ds[3] == (9, 3)
+
+
+def test_array_dataset_length_mismatch_names_the_lengths():
+    with pytest.raises(ValueError, match=r"\[4, 4, 3\]"):
+        ArrayDataset(np.zeros(4), [1, 2, 3, 4], np.zeros(3))
+    with pytest.raises(ValueError, match="at least one"):
+        ArrayDataset()
+
+
+def test_getitems_fetches_numpy_columns_with_one_fancy_index():
+    x, y = np.arange(20.0).reshape(10, 2), np.arange(10) * 10
+    batch = ArrayDataset(x, y, list("abcdefghij")).__getitems__([3, 1, 4])
+    assert isinstance(batch, SampleColumns)
+    assert batch.columns[0].tolist() == [[6.0, 7.0], [2.0, 3.0], [8.0, 9.0]]
+    assert batch.columns[1].tolist() == [30, 10, 40]
+    assert batch.columns[2] == ["d", "b", "e"]
+    row = batch[1]
+    assert row[0].tolist() == [2.0, 3.0] and row[1] == 10 and row[2] == "b"
+    assert len(batch) == 3
+
+
+def test_getitems_survives_sampling_and_matches_getitem():
+    x = np.arange(30).reshape(10, 3)
+    ds = ArrayDataset(x).shard(3, 1)
+    assert hasattr(ds, "__getitems__")
+    batch = ds.__getitems__([0, 2])
+    assert batch.columns[0].tolist() == [ds[0].tolist(), ds[2].tolist()]
+    assert not hasattr(Squares().shard(2, 0), "__getitems__")
+
+
+def test_simple_dataset_over_array_has_a_batched_fetch():
+    ds = SimpleDataset(np.arange(10) * 2)
+    assert ds.__getitems__([1, 5]).columns[0].tolist() == [2, 10]
