@@ -2,6 +2,7 @@
 
 from . import batchify, random
 from ._columns import SampleColumns
+from ._workers import WorkerDiedError, WorkerInfo, get_worker_info
 from .dataloader import DataLoader
 from .dataset import ArrayDataset, Dataset, SimpleDataset
 from .sampler import (
@@ -27,7 +28,10 @@ __all__ = [
     "Sampler",
     "SequentialSampler",
     "SimpleDataset",
+    "WorkerDiedError",
+    "WorkerInfo",
     "__version__",
     "batchify",
+    "get_worker_info",
     "random",
 ]

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from ._fetch import BatchJob, BatchTask, TaskResult, run_tasks
+from ._workers.info import WorkerInfo, set_worker_info
 
 __all__ = ["BatchTimeout", "Executor", "InlineExecutor", "PendingTasks", "ThreadExecutor"]
 
@@ -122,6 +123,7 @@ class ThreadExecutor:
         worker_init_fn: Callable[[int], None] | None = None,
     ) -> None:
         self._job = job
+        self._num_workers = num_workers
         self._worker_init_fn = worker_init_fn
         self._tasks: queue.SimpleQueue[tuple[_ThreadFuture, Sequence[BatchTask]] | None] = (
             queue.SimpleQueue()
@@ -142,6 +144,7 @@ class ThreadExecutor:
         thread.start()
 
     def _work(self, worker_id: int) -> None:
+        set_worker_info(WorkerInfo(worker_id, self._num_workers, self._job.seed, self._job.dataset))
         init_error: BaseException | None = None
         if self._worker_init_fn is not None:
             try:

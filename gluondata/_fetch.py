@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-import dill as pickle
-
 from .random import SampleKey, sample_context, seeded_globals, set_sample_key
 
-__all__ = ["BatchJob", "BatchTask", "Outcome", "TaskResult", "run_batch", "run_tasks"]
+__all__ = [
+    "BatchJob",
+    "BatchTask",
+    "Outcome",
+    "TaskResult",
+    "portable_error",
+    "run_batch",
+    "run_tasks",
+]
 
 _SHOWN_INDICES = 8
 
@@ -58,32 +65,24 @@ class TaskResult(NamedTuple):
     seconds: float
 
 
-def run_tasks(job: BatchJob, tasks: Sequence[BatchTask], remote: bool = False) -> TaskResult:
-    """Compute several batches; each batch's error is kept apart from the others.
-
-    Parameters
-    ----------
-    job : BatchJob
-        The loader's shared settings.
-    tasks : sequence of BatchTask
-        Consecutive batches.
-    remote : bool, default False
-        The outcomes will be pickled to another process: errors get their
-        traceback as a note (a traceback does not pickle), and an error that
-        would not survive pickling is replaced by a RuntimeError saying what it was.
-    """
+def run_tasks(job: BatchJob, tasks: Sequence[BatchTask]) -> TaskResult:
+    """Compute several batches in this process; each batch's error is kept apart."""
     start = time.perf_counter()
     outcomes = []
     for task in tasks:
         try:
             outcomes.append(Outcome(run_batch(job, task), None))
         except Exception as exc:
-            outcomes.append(Outcome(None, _portable(exc) if remote else exc))
+            outcomes.append(Outcome(None, exc))
     return TaskResult(outcomes, time.perf_counter() - start)
 
 
-def _portable(exc: Exception) -> Exception:
-    """Return ``exc`` with its traceback as a note, in a form that survives pickling."""
+def portable_error(exc: Exception) -> Exception:
+    """Return ``exc`` ready to be pickled to another process.
+
+    A traceback does not pickle, so its text becomes a note; an exception
+    that would not survive pickling is replaced by a RuntimeError naming it.
+    """
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     try:
         pickle.loads(pickle.dumps(exc))

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ._alloc import empty
 from ._columns import SampleColumns
 
 __all__ = [
@@ -36,8 +37,14 @@ def _stack_arrays(data: Sequence[Any]) -> np.ndarray:
         if isinstance(column, np.ndarray):
             return column
         data = column
+    first = data[0]
+    if not isinstance(first, np.ndarray):
+        return np.asarray(data)
+    dtype = first.dtype
+    if any(getattr(x, "dtype", None) != dtype for x in data):
+        dtype = np.result_type(*data)
     try:
-        return np.stack(data) if isinstance(data[0], np.ndarray) else np.asarray(data)
+        return np.stack(data, out=empty((len(data), *first.shape), dtype))
     except ValueError as err:
         shapes = sorted({np.shape(x) for x in data})
         raise ValueError(
@@ -131,7 +138,8 @@ class Pad:
         if self._round_to:
             shape = -(-shape // self._round_to) * self._round_to
         dtype = self._dtype if self._dtype is not None else arrays[0].dtype
-        out = np.full((len(arrays), *shape.tolist()), self._val, dtype=dtype)
+        out = empty((len(arrays), *shape.tolist()), dtype)
+        out.fill(self._val)
         for row, a in zip(out, arrays, strict=True):
             row[tuple(slice(0, n) for n in a.shape)] = a
         if self._ret_length:

@@ -54,6 +54,16 @@ class DataLoader:
         for any ``num_workers`` and executor (see :mod:`gluondata.random`).
     worker_init_fn : callable, optional
         Called as ``worker_init_fn(worker_id)`` in each worker as it starts.
+    start_method : {None, 'fork', 'spawn', 'forkserver'}
+        How worker processes start (None: the platform's default). With
+        ``multiprocess`` (dill), lambdas and closures work under every method.
+    shm_budget : int, optional
+        Most bytes of shared memory for batches in flight or kept by the
+        loop (default: a quarter of the available memory, at most 4 GiB).
+        Past it, batches travel pickled: slower, never a deadlock.
+    max_worker_restarts : int, default 3
+        How many dead worker processes are replaced (their batches re-run)
+        before the batches of the next one to die fail with ``WorkerDiedError``.
     """
 
     def __init__(
@@ -72,6 +82,9 @@ class DataLoader:
         timeout: float = 120,
         seed: int | None = None,
         worker_init_fn: Callable[[int], None] | None = None,
+        start_method: str | None = None,
+        shm_budget: int | None = None,
+        max_worker_restarts: int = 3,
     ) -> None:
         if not timeout > 0:
             raise ValueError(f"timeout must be positive, given {timeout}")
@@ -107,7 +120,11 @@ class DataLoader:
         self._timeout = float(timeout)
         self._seed_given = seed is not None
         self._worker_init_fn = worker_init_fn
-        self._pin_memory = pin_memory
+        self._process_options = {
+            "start_method": start_method,
+            "shm_budget": shm_budget,
+            "max_worker_restarts": max_worker_restarts,
+        }
         self._executor: Executor | None = None
         self._epoch = 0
 
@@ -142,12 +159,11 @@ class DataLoader:
         return self._executor
 
     def _make_executor(self) -> Executor:
-        in_processes = self._num_workers > 0 and not self._thread_pool
         job = BatchJob(
             dataset=self._dataset,
             batchify_fn=self._batchify_fn,
             seed=self._seed,
-            seed_globals=self._seed_given or in_processes,
+            seed_globals=self._seed_given,
         )
         if self._num_workers == 0:
             return InlineExecutor(job)
@@ -155,7 +171,9 @@ class DataLoader:
             return ThreadExecutor(job, self._num_workers, self._worker_init_fn)
         from ._workers import ProcessExecutor
 
-        return ProcessExecutor(job, self._num_workers, self._worker_init_fn)
+        return ProcessExecutor(
+            job, self._num_workers, self._worker_init_fn, **self._process_options
+        )
 
     def close(self) -> None:
         """Shut down the workers (a later iteration starts new ones)."""

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ._alloc import empty
 from ._columns import SampleColumns
 from .random import indexed
 from .sampler import FilterSampler, Sampler, SequentialSampler
@@ -235,7 +236,7 @@ def _take(array: Sequence[Any], positions: np.ndarray) -> Any:
     A dataset's items are computed each under its own index's random key.
     """
     if isinstance(array, np.ndarray):
-        return np.take(array, positions, axis=0)
+        return _take_rows(array, positions)
     indices = positions.tolist()
     getitems = getattr(array, "__getitems__", None)
     if getitems is not None:
@@ -247,6 +248,18 @@ def _take(array: Sequence[Any], positions: np.ndarray) -> Any:
         with indexed(i):
             items.append(array[i])
     return items
+
+
+def _take_rows(array: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """``array[positions]`` written straight into a batch buffer (see ``gluondata._alloc``)."""
+    length = len(array)
+    if len(positions):
+        low, high = int(positions.min()), int(positions.max())
+        if low < -length or high >= length:
+            bad = low if low < -length else high
+            raise IndexError(f"index {bad} is out of range for an array of length {length}")
+    out = empty((len(positions), *array.shape[1:]), array.dtype)
+    return np.take(array, positions, axis=0, out=out, mode="wrap")
 
 
 def _describe(array: Any) -> str:

@@ -36,6 +36,7 @@ __all__ = [
     "indexed",
     "sample_context",
     "sample_key",
+    "seed_globals",
     "seeded_globals",
     "set_sample_key",
 ]
@@ -52,6 +53,7 @@ class SampleKey(NamedTuple):
 
 
 _local = threading.local()
+_GLOBALS_LOCK = threading.RLock()
 
 
 def fresh_seed() -> int:
@@ -133,18 +135,27 @@ def generator(index: int | None = None) -> np.random.Generator:
 def seeded_globals(seed: int, epoch: int, position: int) -> Iterator[None]:
     """Seed numpy's and Python's global generators for one batch, then restore them.
 
+    The body holds a process-wide lock: the global generators are shared by
+    all threads, so seeded batches in a thread pool run their fetch one at a time.
+
     Parameters
     ----------
     seed, epoch, position : int
         The loader's seed, the epoch and the batch's position in it.
     """
-    numpy_state = np.random.get_state()
-    python_state = _pyrandom.getstate()
-    words = np.random.SeedSequence([seed, epoch, position]).generate_state(2)
+    with _GLOBALS_LOCK:
+        numpy_state = np.random.get_state()
+        python_state = _pyrandom.getstate()
+        seed_globals(seed, epoch, position)
+        try:
+            yield
+        finally:
+            np.random.set_state(numpy_state)
+            _pyrandom.setstate(python_state)
+
+
+def seed_globals(*key: int) -> None:
+    """Seed numpy's and Python's global generators from ``key`` (a tuple of ints)."""
+    words = np.random.SeedSequence(list(key)).generate_state(2)
     np.random.seed(int(words[0]))
     _pyrandom.seed(int(words[1]))
-    try:
-        yield
-    finally:
-        np.random.set_state(numpy_state)
-        _pyrandom.setstate(python_state)

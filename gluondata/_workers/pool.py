@@ -1,67 +1,100 @@
-"""A process executor on ``multiprocess.Pool``: batches come back pickled.
+"""ProcessExecutor: worker processes that write batches into a reused shared-memory ring.
 
-Each worker receives the loader's job once, when it starts, and runs batch
-tasks with :func:`gluondata._fetch.run_batch`. ``multiprocess`` pickles with
-dill, so lambdas and closures work as transforms and batchify functions.
+The main process owns everything: which worker runs which task, which slot
+each batch is written into, and the workers' health. It waits on the
+workers' pipes and process sentinels together, so a worker that dies is
+noticed at once; its unfinished tasks are given to a fresh worker (up to
+``max_worker_restarts`` times), so the epoch still yields every index
+exactly once.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import os
+import pickle
+import signal
+import threading
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import multiprocess
+from multiprocess import connection, reduction
 
 from .._executors import BatchTimeout
-from .._fetch import BatchJob, BatchTask, TaskResult, run_tasks
+from .._fetch import BatchJob, BatchTask, Outcome, TaskResult
+from .codec import decode
+from .ring import SlotRing
+from .shm import available_memory
+from .worker import worker_main
 
-__all__ = ["ProcessExecutor"]
+__all__ = ["ProcessExecutor", "WorkerDiedError"]
 
-_job: BatchJob | None = None
-
-
-def _initialize(job: BatchJob, counter: Any, worker_init_fn: Callable[[int], None] | None) -> None:
-    global _job
-    _job = job
-    with counter.get_lock():
-        worker_id = counter.value
-        counter.value += 1
-    if worker_init_fn is not None:
-        worker_init_fn(worker_id)
+_JOIN_SECONDS = 1.0
+_DEFAULT_BUDGET_FRACTION = 4
+_MAX_DEFAULT_BUDGET = 4 << 30
 
 
-def _run(tasks: Sequence[BatchTask]) -> TaskResult:
-    assert _job is not None, "worker started without a job"
-    return run_tasks(_job, tasks, remote=True)
+class WorkerDiedError(RuntimeError):
+    """A worker process died (signal or exit) more often than the loader may restart one."""
 
 
-class _PoolTasks:
-    """Batches submitted to the pool."""
+@dataclass
+class _Task:
+    """A group of batches sent to a worker, and what became of it."""
 
-    def __init__(self, async_result: Any) -> None:
-        self._async_result = async_result
+    batches: Sequence[BatchTask]
+    slot_id: int | None
+    worker: int = -1
+    result: TaskResult | None = None
+    cancelled: bool = False
+
+
+@dataclass
+class _Worker:
+    process: Any
+    conn: Any
+    known_slots: set[int] = field(default_factory=set)
+    tasks: set[int] = field(default_factory=set)
+
+
+class _PendingTasks:
+    """A task submitted to the pool; ``result`` drives the pool until it is done."""
+
+    def __init__(self, executor: ProcessExecutor, task_id: int) -> None:
+        self._executor = executor
+        self.task_id = task_id
 
     def result(self, timeout: float | None = None) -> TaskResult:
-        self._async_result.wait(timeout)
-        if not self._async_result.ready():
-            raise BatchTimeout
-        return self._async_result.get()
+        return self._executor.wait_for(self.task_id, timeout)
 
     def cancel(self) -> bool:
-        return False
+        self._executor.cancel(self.task_id)
+        return True
 
 
 class ProcessExecutor:
-    """Run batches in ``num_workers`` processes.
+    """Run batches in worker processes; batches come back through shared memory.
 
     Parameters
     ----------
     job : BatchJob
-        The loader's shared settings, sent to each worker once.
+        The loader's shared settings, given to each worker once, at its start.
     num_workers : int
         Number of processes.
     worker_init_fn : callable, optional
         Called as ``worker_init_fn(worker_id)`` in each process as it starts.
+    start_method : {None, 'fork', 'spawn', 'forkserver'}
+        How processes start (None: the platform's default).
+    shm_budget : int, optional
+        Most bytes of shared memory for batches; default a quarter of the
+        available memory, at most 4 GiB.
+    max_worker_restarts : int, default 3
+        Workers that die are restarted this many times in all; after that,
+        the batches a dead worker held fail with :class:`WorkerDiedError`.
     """
 
     runs_in_caller = False
@@ -71,34 +104,270 @@ class ProcessExecutor:
         job: BatchJob,
         num_workers: int,
         worker_init_fn: Callable[[int], None] | None = None,
+        start_method: str | None = None,
+        shm_budget: int | None = None,
+        max_worker_restarts: int = 3,
     ) -> None:
         self._job = job
         self._num_workers = num_workers
         self._worker_init_fn = worker_init_fn
-        self._pool: Any = None
+        self._context = multiprocess.get_context(start_method)
+        self._ring = SlotRing(_default_budget() if shm_budget is None else shm_budget)
+        self._max_restarts = max_worker_restarts
+        self._restarts = 0
+        self._workers: dict[int, _Worker] = {}
+        self._tasks: dict[int, _Task] = {}
+        self._task_ids = itertools.count()
+        self._lock = threading.RLock()
+        self._closed = False
 
-    def _ensure_pool(self) -> Any:
-        if self._pool is None:
-            counter = multiprocess.Value("i", 0)
-            self._pool = multiprocess.Pool(
+    # -- workers -----------------------------------------------------------------
+
+    def _start_worker(self, worker_id: int) -> None:
+        ours, theirs = self._context.Pipe(duplex=True)
+        process = self._context.Process(
+            target=worker_main,
+            args=(
+                worker_id,
                 self._num_workers,
-                initializer=_initialize,
-                initargs=(self._job, counter, self._worker_init_fn),
+                theirs,
+                self._job,
+                self._worker_init_fn,
+                os.getpid(),
+            ),
+            name=f"gluondata-worker-{worker_id}",
+            daemon=True,
+        )
+        process.start()
+        theirs.close()
+        self._workers[worker_id] = _Worker(process, ours)
+
+    def _ensure_workers(self) -> None:
+        if self._closed:
+            raise RuntimeError("this DataLoader's workers were shut down by close()")
+        if not self._workers and self._restarts <= self._max_restarts:
+            for worker_id in range(self._num_workers):
+                self._start_worker(worker_id)
+
+    def _least_busy_worker(self) -> int:
+        if not self._workers:
+            raise WorkerDiedError(
+                f"every worker died ({self._restarts} deaths, max_worker_restarts="
+                f"{self._max_restarts}); close() the loader to start new workers"
             )
-        return self._pool
+        return min(self._workers, key=lambda w: len(self._workers[w].tasks))
 
-    def submit(self, tasks: Sequence[BatchTask]) -> _PoolTasks:
-        return _PoolTasks(self._ensure_pool().apply_async(_run, (tasks,)))
+    def _send(self, worker_id: int, task_id: int) -> None:
+        worker, task = self._workers[worker_id], self._tasks[task_id]
+        for slot_id in self._ring.take_dropped():
+            for other in self._workers.values():
+                if slot_id in other.known_slots:
+                    other.known_slots.discard(slot_id)
+                    _post(other.conn, ("drop", slot_id))
+        slot_id = task.slot_id
+        if slot_id is not None and slot_id not in worker.known_slots:
+            block = self._ring.blocks[slot_id]
+            _post(worker.conn, ("slot", slot_id, block.size))
+            reduction.send_handle(worker.conn, block.fd, worker.process.pid)
+            worker.known_slots.add(slot_id)
+        _post(worker.conn, ("run", task_id, task.batches, slot_id))
+        worker.tasks.add(task_id)
+        task.worker = worker_id
 
-    def describe_worker(self, pending: Any) -> str:
-        return "a worker process"
+    # -- the executor protocol ---------------------------------------------------
 
-    def replace_worker(self, pending: Any) -> None:
-        """Terminate the pool (its stuck worker with it); the next batch starts a new one."""
-        self.close()
+    def submit(self, tasks: Sequence[BatchTask]) -> _PendingTasks:
+        with self._lock:
+            self._ensure_workers()
+            task_id = next(self._task_ids)
+            self._tasks[task_id] = _Task(tasks, self._ring.acquire(len(tasks)))
+            self._send(self._least_busy_worker(), task_id)
+            return _PendingTasks(self, task_id)
+
+    def wait_for(self, task_id: int, timeout: float | None) -> TaskResult:
+        """Receive from the workers until task ``task_id`` is done; return its batches."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._lock:
+            while True:
+                task = self._tasks[task_id]
+                if task.result is not None:
+                    del self._tasks[task_id]
+                    return task.result
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise BatchTimeout
+                self._receive(remaining)
+
+    def _receive(self, timeout: float | None) -> None:
+        by_handle: dict[Any, tuple[str, int]] = {}
+        for worker_id, worker in self._workers.items():
+            by_handle[worker.conn] = ("message", worker_id)
+            by_handle[worker.process.sentinel] = ("exit", worker_id)
+        for handle in connection.wait(list(by_handle), timeout):
+            kind, worker_id = by_handle[handle]
+            if worker_id not in self._workers:
+                continue
+            if kind == "message":
+                try:
+                    message = pickle.loads(handle.recv_bytes())
+                except (EOFError, OSError):
+                    continue
+                self._finish(worker_id, *message[1:])
+            else:
+                self._lose_worker(worker_id, _describe_exit(self._workers[worker_id].process))
+
+    def _finish(
+        self,
+        worker_id: int,
+        task_id: int,
+        outcomes: list[Any],
+        needed: int = 0,
+        seconds: float = 0.0,
+    ) -> None:
+        self._workers[worker_id].tasks.discard(task_id)
+        task = self._tasks.get(task_id)
+        if task is None:
+            return
+        self._ring.note_needed(needed, len(task.batches))
+        if task.cancelled:
+            del self._tasks[task_id]
+            if task.slot_id is not None:
+                self._ring.release(task.slot_id)
+            return
+        lease = _LazyLease(self._ring, task.slot_id)
+        results = [
+            Outcome(None, error) if error is not None else Outcome(decode(payload, lease), None)
+            for payload, error in outcomes
+        ]
+        if task.slot_id is not None and not lease.used:
+            self._ring.release(task.slot_id)
+        task.result = TaskResult(results, seconds)
+
+    def _lose_worker(self, worker_id: int, reason: str, count_restart: bool = True) -> None:
+        """Replace a dead (or killed) worker and give its tasks to the living."""
+        worker = self._workers.pop(worker_id)
+        worker.conn.close()
+        worker.process.join(timeout=_JOIN_SECONDS)
+        orphans = sorted(worker.tasks)
+        if count_restart:
+            self._restarts += 1
+        if self._restarts > self._max_restarts:
+            for task_id in orphans:
+                task = self._tasks[task_id]
+                if task.cancelled:
+                    self._finish(worker_id, task_id, [])
+                    continue
+                indices = [list(map(int, b.indices)) for b in task.batches]
+                error = WorkerDiedError(
+                    f"worker {worker_id} (pid {worker.process.pid}) {reason}, and the loader "
+                    f"already restarted workers {self._max_restarts} times "
+                    f"(max_worker_restarts); lost dataset indices {indices}"
+                )
+                task.result = TaskResult([Outcome(None, error) for _ in task.batches], 0.0)
+            return
+        self._start_worker(worker_id)
+        for task_id in orphans:
+            if self._tasks[task_id].cancelled:
+                self._finish(worker_id, task_id, [])
+            else:
+                self._send(worker_id, task_id)
+
+    def cancel(self, task_id: int) -> None:
+        """Forget a task's batches (its slots come back when the worker is done)."""
+        with self._lock:
+            task = self._tasks.get(task_id)
+            if task is None:
+                return
+            if task.result is not None:
+                del self._tasks[task_id]
+            else:
+                task.cancelled = True
+
+    def describe_worker(self, pending: _PendingTasks) -> str:
+        task = self._tasks.get(pending.task_id)
+        worker = None if task is None else self._workers.get(task.worker)
+        if worker is None:
+            return "a worker process"
+        return f"worker {task.worker} (pid {worker.process.pid})"
+
+    def replace_worker(self, pending: _PendingTasks) -> None:
+        """Kill the worker stuck on ``pending`` and start another in its place."""
+        with self._lock:
+            task = self._tasks.get(pending.task_id)
+            if task is None or task.worker not in self._workers:
+                return
+            task.cancelled = True
+            worker = self._workers[task.worker]
+            worker.process.kill()
+            self._lose_worker(task.worker, "timed out", count_restart=False)
 
     def close(self) -> None:
-        """Terminate the worker processes."""
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.terminate()
+        """Stop the workers (at once if they do not stop by themselves within a second)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            workers, self._workers = list(self._workers.values()), {}
+            for worker in workers:
+                with contextlib.suppress(Exception):
+                    _post(worker.conn, None)
+            deadline = time.monotonic() + _JOIN_SECONDS
+            for worker in workers:
+                worker.process.join(timeout=max(0.0, deadline - time.monotonic()))
+                if worker.process.is_alive():
+                    worker.process.kill()
+                    worker.process.join(timeout=_JOIN_SECONDS)
+                worker.conn.close()
+            self._tasks.clear()
+            self._ring.close()
+
+    def __del__(self) -> None:
+        if not getattr(self, "_closed", True):
+            self.close()
+
+
+def _post(conn: Any, message: Any) -> None:
+    """Send a message with the C pickler (tasks and replies hold only plain data)."""
+    conn.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+class _LazyLease:
+    """The slot's memory for the views of one task's batches, leased on first use."""
+
+    def __init__(self, ring: SlotRing, slot_id: int | None) -> None:
+        self._ring = ring
+        self._slot_id = slot_id
+        self._owner: Any = None
+
+    @property
+    def used(self) -> bool:
+        """Whether any array views the slot."""
+        return self._owner is not None
+
+    def __call__(self) -> Any:
+        if self._owner is None:
+            if self._slot_id is None:
+                raise AssertionError("a batch sent without a slot referenced one")
+            self._owner = self._ring.lease(self._slot_id)
+        return self._owner
+
+
+def _describe_exit(process: Any) -> str:
+    process.join(timeout=_JOIN_SECONDS)
+    code = process.exitcode
+    if code is None:
+        return "stopped answering"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"was killed by {name}"
+    return f"exited with code {code}"
+
+
+def _default_budget() -> int:
+    available = available_memory()
+    if available is None:
+        return _MAX_DEFAULT_BUDGET // 4
+    return min(available // _DEFAULT_BUDGET_FRACTION, _MAX_DEFAULT_BUDGET)

@@ -1,0 +1,109 @@
+"""The ring of shared-memory slots that workers write batches into.
+
+Slots are made once and reused: a slot returns to the ring when every array
+viewing it is garbage (a finalizer on the array that owns the view). The
+ring grows while the consumer keeps batches, up to a byte budget; past it
+:meth:`SlotRing.acquire` says no slot, and the batch travels pickled — slower,
+never a deadlock.
+"""
+
+from __future__ import annotations
+
+import collections
+import mmap
+import threading
+import weakref
+
+import numpy as np
+
+from .shm import SharedBlock
+
+__all__ = ["SlotRing"]
+
+_GROWTH = 1.25
+
+
+class SlotRing:
+    """Shared-memory slots, their sizes and which are free.
+
+    Parameters
+    ----------
+    budget : int
+        Most bytes all slots together may take.
+    """
+
+    def __init__(self, budget: int) -> None:
+        self.budget = int(budget)
+        self.batch_bytes = 0
+        self.blocks: dict[int, SharedBlock] = {}
+        self._free: collections.deque[int] = collections.deque()
+        self._dropped: list[int] = []
+        self._next_id = 0
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @property
+    def total_bytes(self) -> int:
+        """Bytes held by all slots."""
+        return sum(block.size for block in self.blocks.values())
+
+    def note_needed(self, nbytes: int, batches: int) -> None:
+        """Record that a task of ``batches`` batches needed ``nbytes`` of slot."""
+        if batches:
+            self.batch_bytes = max(self.batch_bytes, -(-nbytes // batches))
+
+    def acquire(self, batches: int) -> int | None:
+        """Return a free slot big enough for ``batches`` batches (made if the budget allows).
+
+        Returns None when the size of a batch is not known yet, or when the
+        budget is spent on slots that are in use.
+        """
+        if self.batch_bytes == 0 or self._closed:
+            return None
+        wanted = int(self.batch_bytes * batches * _GROWTH)
+        size = -(-wanted // mmap.PAGESIZE) * mmap.PAGESIZE
+        with self._lock:
+            for slot_id in self._free:
+                if self.blocks[slot_id].size >= size:
+                    self._free.remove(slot_id)
+                    return slot_id
+            while self._free and self.total_bytes + size > self.budget:
+                self._drop(self._free.popleft())
+            if self.total_bytes + size > self.budget:
+                return None
+            slot_id = self._next_id
+            self._next_id += 1
+        self.blocks[slot_id] = SharedBlock(size)
+        return slot_id
+
+    def release(self, slot_id: int) -> None:
+        """Give a slot back (called when its batch's arrays are garbage)."""
+        with self._lock:
+            if not self._closed and slot_id in self.blocks:
+                self._free.append(slot_id)
+
+    def lease(self, slot_id: int) -> np.ndarray:
+        """Return the slot's memory as a uint8 array; the slot is released when it is garbage."""
+        owner = np.frombuffer(self.blocks[slot_id].mapping, dtype=np.uint8)
+        weakref.finalize(owner, self.release, slot_id)
+        return owner
+
+    def take_dropped(self) -> list[int]:
+        """Slots dropped since the last call (workers should unmap them)."""
+        with self._lock:
+            dropped, self._dropped = self._dropped, []
+        return dropped
+
+    def _drop(self, slot_id: int) -> None:
+        block = self.blocks.pop(slot_id)
+        block.close_descriptor()
+        self._dropped.append(slot_id)
+
+    def close(self) -> None:
+        """Stop reusing slots; mappings live on while arrays still view them."""
+        with self._lock:
+            self._closed = True
+            for block in self.blocks.values():
+                block.close_descriptor()
+            self.blocks.clear()
+            self._free.clear()
