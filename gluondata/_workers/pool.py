@@ -10,6 +10,7 @@ exactly once.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import itertools
 import os
@@ -117,6 +118,7 @@ class ProcessExecutor:
         self._restarts = 0
         self._workers: dict[int, _Worker] = {}
         self._tasks: dict[int, _Task] = {}
+        self._held: collections.deque[int] = collections.deque()
         self._task_ids = itertools.count()
         self._lock = threading.RLock()
         self._closed = False
@@ -180,9 +182,29 @@ class ProcessExecutor:
         with self._lock:
             self._ensure_workers()
             task_id = next(self._task_ids)
-            self._tasks[task_id] = _Task(tasks, self._ring.acquire(len(tasks)))
-            self._send(self._least_busy_worker(), task_id)
+            self._tasks[task_id] = _Task(tasks, None)
+            self._held.append(task_id)
+            self._dispatch_held()
             return _PendingTasks(self, task_id)
+
+    def _dispatch_held(self) -> None:
+        """Send held tasks; until a batch's size is known, only one at a time.
+
+        The first batch travels pickled (no slot fits it yet); holding the
+        others back until it returns lets them go straight into slots.
+        """
+        while self._held:
+            if self._ring.batch_bytes == 0 and any(
+                task.worker >= 0 and task.result is None for task in self._tasks.values()
+            ):
+                return
+            task_id = self._held.popleft()
+            task = self._tasks[task_id]
+            if task.cancelled:
+                del self._tasks[task_id]
+                continue
+            task.slot_id = self._ring.acquire(len(task.batches))
+            self._send(self._least_busy_worker(), task_id)
 
     def wait_for(self, task_id: int, timeout: float | None) -> TaskResult:
         """Receive from the workers until task ``task_id`` is done; return its batches."""
@@ -242,6 +264,7 @@ class ProcessExecutor:
         if task.slot_id is not None and not lease.used:
             self._ring.release(task.slot_id)
         task.result = TaskResult(results, seconds)
+        self._dispatch_held()
 
     def _lose_worker(self, worker_id: int, reason: str, count_restart: bool = True) -> None:
         """Replace a dead (or killed) worker and give its tasks to the living."""

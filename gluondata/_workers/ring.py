@@ -67,7 +67,8 @@ class SlotRing:
                 if self.blocks[slot_id].size >= size:
                     self._free.remove(slot_id)
                     return slot_id
-            while self._free and self.total_bytes + size > self.budget:
+            # free slots are all too small: they will not fit later batches either
+            while self._free:
                 self._drop(self._free.popleft())
             if self.total_bytes + size > self.budget:
                 return None
