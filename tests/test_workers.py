@@ -265,3 +265,46 @@ def test_kill_9_of_the_main_process_leaves_no_workers_and_no_shared_memory():
     assert wait_gone(workers, 5) == []
     after = set(os.listdir("/dev/shm")) if os.path.isdir("/dev/shm") else set()
     assert after <= before
+
+
+def test_string_array_round_trips_and_indexes_like_a_list():
+    from gluondata.strings import StringArray
+
+    names = ["a.jpg", "ünïcode/β.png", "", "x" * 300]
+    strings = StringArray(names)
+    assert list(strings) == names and len(strings) == 4
+    assert strings[-1] == names[-1] and strings[1] == names[1]
+    assert list(strings[1:3]) == names[1:3]
+    with pytest.raises(IndexError):
+        strings[4]
+    assert strings.nbytes < 400
+
+
+def test_forked_workers_reading_a_string_array_stay_flat():
+    """Reading a StringArray in workers does not copy its pages (a list's would be)."""
+    from gluondata.strings import StringArray
+
+    class Named(Dataset):
+        def __init__(self, names):
+            self.names = names
+
+        def __len__(self):
+            return len(self.names)
+
+        def __getitem__(self, idx):
+            return len(self.names[idx])
+
+    def worker_rss_growth(names):
+        with DataLoader(Named(names), batch_size=5000, num_workers=1) as loader:
+            next(iter(loader))
+            worker = psutil.Process(loader._executor._workers[0].process.pid)
+            before = worker.memory_full_info().uss
+            for _ in loader:
+                pass
+            return worker.memory_full_info().uss - before
+
+    names = [f"folder/{i:07d}-some-long-file-name.jpg" for i in range(300_000)]
+    list_growth = worker_rss_growth(names)
+    array_growth = worker_rss_growth(StringArray(names))
+    assert list_growth > 10 * 2**20
+    assert array_growth < 2 * 2**20
