@@ -42,6 +42,10 @@ class Executor(Protocol):
 
     def submit(self, tasks: Sequence[BatchTask]) -> PendingTasks: ...
 
+    def first_done(self, pending: Sequence[PendingTasks], timeout: float | None) -> int:
+        """Wait until one of ``pending`` is done; return its position (BatchTimeout if none)."""
+        ...
+
     def describe_worker(self, pending: PendingTasks) -> str: ...
 
     def replace_worker(self, pending: PendingTasks) -> None: ...
@@ -73,6 +77,9 @@ class InlineExecutor:
 
     def submit(self, tasks: Sequence[BatchTask]) -> PendingTasks:
         return _DeferredTasks(self._job, tasks)
+
+    def first_done(self, pending: Sequence[PendingTasks], timeout: float | None) -> int:
+        return 0
 
     def describe_worker(self, pending: PendingTasks) -> str:
         return "the calling thread"
@@ -176,6 +183,15 @@ class ThreadExecutor:
         future = _ThreadFuture()
         self._tasks.put((future, tasks))
         return future
+
+    def first_done(self, pending: Sequence[PendingTasks], timeout: float | None) -> int:
+        done, _ = concurrent.futures.wait(
+            pending, timeout, return_when=concurrent.futures.FIRST_COMPLETED
+        )
+        for position, future in enumerate(pending):
+            if future in done:
+                return position
+        raise BatchTimeout
 
     def describe_worker(self, pending: PendingTasks) -> str:
         worker_id = getattr(pending, "worker_id", None)

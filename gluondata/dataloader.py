@@ -64,6 +64,9 @@ class DataLoader:
     max_worker_restarts : int, default 3
         How many dead worker processes are replaced (their batches re-run)
         before the batches of the next one to die fail with ``WorkerDiedError``.
+    in_order : bool, default True
+        Yield batches in sampler order; with False, a batch is yielded as
+        soon as it is ready (the same batches, in the order they finish).
     """
 
     def __init__(
@@ -85,6 +88,7 @@ class DataLoader:
         start_method: str | None = None,
         shm_budget: int | None = None,
         max_worker_restarts: int = 3,
+        in_order: bool = True,
     ) -> None:
         if not timeout > 0:
             raise ValueError(f"timeout must be positive, given {timeout}")
@@ -118,6 +122,7 @@ class DataLoader:
         self._thread_pool = bool(thread_pool)
         self._prefetch = max(0, int(prefetch)) if prefetch is not None else 2 * num_workers
         self._timeout = float(timeout)
+        self._in_order = bool(in_order)
         self._seed_given = seed is not None
         self._worker_init_fn = worker_init_fn
         self._process_options = {
@@ -151,7 +156,9 @@ class DataLoader:
         self._epoch += 1
         executor = self._ensure_executor()
         in_flight = 1 if executor.runs_in_caller else max(1, self._prefetch)
-        return _LoaderIterator(executor, iter(self._batch_sampler), epoch, in_flight, self._timeout)
+        return _LoaderIterator(
+            executor, iter(self._batch_sampler), epoch, in_flight, self._timeout, self._in_order
+        )
 
     def _ensure_executor(self) -> Executor:
         if self._executor is None:
@@ -217,8 +224,10 @@ class _LoaderIterator:
         epoch: int,
         in_flight: int,
         timeout: float,
+        in_order: bool,
     ) -> None:
         self._executor = executor
+        self._in_order = in_order
         self._batches = enumerate(batches)
         self._epoch = epoch
         self._in_flight = in_flight
@@ -243,10 +252,15 @@ class _LoaderIterator:
             self._pending.append((tasks, self._executor.submit(tasks)))
 
     def _collect(self) -> None:
-        tasks, pending = self._pending.popleft()
+        position = 0
         try:
+            if not self._in_order:
+                pending_tasks = [pending for _, pending in self._pending]
+                position = self._executor.first_done(pending_tasks, self._timeout)
+            tasks, pending = self._pending[position]
             result = pending.result(timeout=self._timeout)
         except BatchTimeout:
+            tasks, pending = self._pending[position]
             worker = self._executor.describe_worker(pending)
             self._executor.replace_worker(pending)
             self.close()
@@ -255,6 +269,7 @@ class _LoaderIterator:
                 f"{worker} took more than {self._timeout:g} s for {what}: a slow or stuck "
                 "__getitem__/transform? raise DataLoader(timeout=...) if it is only slow"
             ) from None
+        del self._pending[position]
         self._ready.extend(zip(tasks, result.outcomes, strict=True))
         if not self._executor.runs_in_caller:
             seconds_per_batch = max(result.seconds / len(tasks), 1e-9)

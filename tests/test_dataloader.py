@@ -312,3 +312,18 @@ def test_an_error_that_does_not_pickle_still_reaches_the_loop_from_a_process():
     loader = DataLoader(RaisesPicky(4), batch_size=2, num_workers=1, timeout=20)
     with loader, pytest.raises(RuntimeError, match="PickyError: 0/x"):
         next(iter(loader))
+
+
+class SlowThird(Numbers):
+    def __getitem__(self, idx):
+        if idx in (4, 5):
+            time.sleep(0.4)
+        return super().__getitem__(idx)
+
+
+@pytest.mark.parametrize("executor", EXECUTORS[1:])
+def test_out_of_order_yields_ready_batches_first_and_all_of_them(executor):
+    with DataLoader(SlowThird(16), batch_size=2, in_order=False, **executor) as loader:
+        order = [batch[1].tolist() for batch in loader]
+    assert order.index([4, 5]) > 2
+    assert sorted(order) == [[i, i + 1] for i in range(0, 16, 2)]

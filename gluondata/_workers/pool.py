@@ -206,6 +206,19 @@ class ProcessExecutor:
             task.slot_id = self._ring.acquire(len(task.batches))
             self._send(self._least_busy_worker(), task_id)
 
+    def first_done(self, pending: Sequence[_PendingTasks], timeout: float | None) -> int:
+        """Receive from the workers until one of ``pending`` is done; return its position."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._lock:
+            while True:
+                for position, item in enumerate(pending):
+                    if self._tasks[item.task_id].result is not None:
+                        return position
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise BatchTimeout
+                self._receive(remaining)
+
     def wait_for(self, task_id: int, timeout: float | None) -> TaskResult:
         """Receive from the workers until task ``task_id`` is done; return its batches."""
         deadline = None if timeout is None else time.monotonic() + timeout
