@@ -11,7 +11,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from .random import SampleKey, sample_context, seeded_globals, set_sample_key
+import numpy as np
+
+from .random import SampleKey, seeded_globals, set_sample_key
 
 __all__ = [
     "BatchJob",
@@ -120,17 +122,20 @@ def _fetch(job: BatchJob, task: BatchTask) -> Any:
     dataset = job.dataset
     getitems = getattr(dataset, "__getitems__", None)
     if getitems is not None:
+        previous_key = set_sample_key(SampleKey(job.seed, task.epoch, None))
         try:
-            with sample_context(job.seed, task.epoch, None):
-                return getitems(task.indices)
+            return getitems(task.indices)
         except Exception as exc:
             _add_note(exc, f"gluondata: raised by __getitems__ on {task.describe()}")
             raise
+        finally:
+            set_sample_key(previous_key)
     samples = []
     seed, epoch = job.seed, task.epoch
+    indices = task.indices.tolist() if isinstance(task.indices, np.ndarray) else task.indices
     previous_key = set_sample_key(None)
     try:
-        for index in task.indices:
+        for index in indices:
             set_sample_key(SampleKey(seed, epoch, index))
             samples.append(dataset[index])
     except Exception as exc:

@@ -156,9 +156,9 @@ class DataLoader:
         self._epoch += 1
         executor = self._ensure_executor()
         in_flight = 1 if executor.runs_in_caller else max(1, self._prefetch)
-        return _LoaderIterator(
-            executor, iter(self._batch_sampler), epoch, in_flight, self._timeout, self._in_order
-        )
+        index_batches = getattr(self._batch_sampler, "index_batches", None)
+        batches = iter(self._batch_sampler) if index_batches is None else index_batches()
+        return _LoaderIterator(executor, batches, epoch, in_flight, self._timeout, self._in_order)
 
     def _ensure_executor(self) -> Executor:
         if self._executor is None:
@@ -298,8 +298,8 @@ class _LoaderIterator:
         self.close()
 
 
-_GROUP_SECONDS = 0.001
-_MAX_GROUP = 16
+_GROUP_SECONDS = 0.0005
+_MAX_GROUP = 8
 
 
 def _describe_group(tasks: Sequence[BatchTask]) -> str:

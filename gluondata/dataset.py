@@ -125,7 +125,7 @@ class SimpleDataset(Dataset):
         return self._data[idx]
 
     def __getitems__(self, indices: Sequence[int]) -> SampleColumns:
-        positions = np.asarray(indices, dtype=np.intp)
+        positions = _positions(indices, len(self))
         return SampleColumns([_take(self._data, positions)], as_tuple=False)
 
     def __repr__(self) -> str:
@@ -162,7 +162,7 @@ class ArrayDataset(Dataset):
         return tuple(a[idx] for a in self._arrays)
 
     def __getitems__(self, indices: Sequence[int]) -> SampleColumns:
-        positions = np.asarray(indices, dtype=np.intp)
+        positions = _positions(indices, self._length)
         columns = [_take(a, positions) for a in self._arrays]
         return SampleColumns(columns, as_tuple=len(columns) > 1)
 
@@ -250,14 +250,19 @@ def _take(array: Sequence[Any], positions: np.ndarray) -> Any:
     return items
 
 
-def _take_rows(array: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """``array[positions]`` written straight into a batch buffer (see ``gluondata._alloc``)."""
-    length = len(array)
+def _positions(indices: Sequence[int], length: int) -> np.ndarray:
+    """``indices`` as an intp array, each checked to be a valid index for ``length`` items."""
+    positions = np.asarray(indices, dtype=np.intp)
     if len(positions):
         low, high = int(positions.min()), int(positions.max())
         if low < -length or high >= length:
             bad = low if low < -length else high
-            raise IndexError(f"index {bad} is out of range for an array of length {length}")
+            raise IndexError(f"index {bad} is out of range for a dataset of length {length}")
+    return positions
+
+
+def _take_rows(array: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """``array[positions]`` (checked positions) written straight into a batch buffer."""
     out = empty((len(positions), *array.shape[1:]), array.dtype)
     return np.take(array, positions, axis=0, out=out, mode="wrap")
 

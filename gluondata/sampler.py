@@ -8,7 +8,6 @@ its seed and the epoch.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -56,6 +55,10 @@ class SequentialSampler(Sampler):
     def __iter__(self) -> Iterator[int]:
         return iter(range(self._start, self._start + self._length))
 
+    def epoch_indices(self) -> np.ndarray:
+        """Return this epoch's indices as an int64 array."""
+        return np.arange(self._start, self._start + self._length, dtype=np.int64)
+
     def __len__(self) -> int:
         return self._length
 
@@ -88,9 +91,13 @@ class RandomSampler(Sampler):
         self._epoch = int(epoch)
 
     def __iter__(self) -> Iterator[int]:
+        return iter(self.epoch_indices().tolist())
+
+    def epoch_indices(self) -> np.ndarray:
+        """Return the next epoch's order as an int64 array (and move to the epoch after)."""
         rng = np.random.default_rng([self.seed, self._epoch])
         self._epoch += 1
-        return iter(rng.permutation(self._length).tolist())
+        return rng.permutation(self._length).astype(np.int64, copy=False)
 
     def __len__(self) -> int:
         return self._length
@@ -117,6 +124,10 @@ class FilterSampler(Sampler):
 
     def __iter__(self) -> Iterator[int]:
         return iter(self._indices.tolist())
+
+    def epoch_indices(self) -> np.ndarray:
+        """Return the kept indices as an int64 array."""
+        return self._indices
 
     def __len__(self) -> int:
         return len(self._indices)
@@ -199,18 +210,33 @@ class BatchSampler(Sampler):
         return self._sampler
 
     def __iter__(self) -> Iterator[list[int]]:
-        carried, self._prev = self._prev, []
-        indices = iter(self._sampler)
-        batch = carried + list(itertools.islice(indices, self._batch_size - len(carried)))
-        while len(batch) == self._batch_size:
-            yield batch
-            batch = list(itertools.islice(indices, self._batch_size))
-        if not batch:
-            return
-        if self._last_batch == "keep":
-            yield batch
-        elif self._last_batch == "rollover":
-            self._prev = batch
+        for batch in self.index_batches():
+            yield batch.tolist() if isinstance(batch, np.ndarray) else batch
+
+    def index_batches(self) -> Iterator[Sequence[Any]]:
+        """Yield this epoch's batches without converting them.
+
+        For samplers with ``epoch_indices()`` (the built-in ones) each batch
+        is a slice of an int64 array, which spares a Python int per index;
+        for other samplers it is a list.
+        """
+        epoch_indices = getattr(self._sampler, "epoch_indices", None)
+        stream: Sequence[Any] = list(self._sampler) if epoch_indices is None else epoch_indices()
+        if self._prev:
+            stream = (
+                np.concatenate([np.asarray(self._prev, dtype=np.int64), stream])
+                if isinstance(stream, np.ndarray)
+                else self._prev + stream
+            )
+        self._prev = []
+        full = len(stream) - len(stream) % self._batch_size
+        for start in range(0, full, self._batch_size):
+            yield stream[start : start + self._batch_size]
+        leftover = stream[full:]
+        if len(leftover) and self._last_batch == "keep":
+            yield leftover
+        elif len(leftover) and self._last_batch == "rollover":
+            self._prev = list(leftover)
 
     def __len__(self) -> int:
         total = len(self._prev) + len(self._sampler)
