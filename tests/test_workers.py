@@ -308,3 +308,25 @@ def test_forked_workers_reading_a_string_array_stay_flat():
     array_growth = worker_rss_growth(StringArray(names))
     assert list_growth > 10 * 2**20
     assert array_growth < 4 * 2**20 < list_growth / 2
+
+
+def test_without_memfd_slots_fall_back_to_temp_files_with_one_warning(monkeypatch):
+    from gluondata._workers import shm
+
+    def refuse(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(shm.os, "memfd_create", refuse)
+    monkeypatch.setattr(shm, "_warned_fallback", False)
+    loader = DataLoader(Rows(64), batch_size=8, num_workers=2)
+    with pytest.warns(RuntimeWarning, match="could not reserve") as warned, loader:
+        labels = [i for _ in range(2) for batch in loader for i in batch[1].tolist()]
+    assert labels == list(range(64)) * 2
+    assert len([w for w in warned if "could not reserve" in str(w.message)]) == 1
+
+
+def test_an_oversized_budget_is_clamped_to_available_memory():
+    with pytest.warns(RuntimeWarning, match="shm_budget"):
+        loader = DataLoader(Rows(8), batch_size=4, num_workers=1, shm_budget=1 << 50)
+        assert len(list(loader)) == 2
+    loader.close()

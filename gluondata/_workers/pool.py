@@ -18,6 +18,7 @@ import pickle
 import signal
 import threading
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,7 +114,7 @@ class ProcessExecutor:
         self._num_workers = num_workers
         self._worker_init_fn = worker_init_fn
         self._context = multiprocess.get_context(start_method)
-        self._ring = SlotRing(_default_budget() if shm_budget is None else shm_budget)
+        self._ring = SlotRing(_budget(shm_budget))
         self._max_restarts = max_worker_restarts
         self._restarts = 0
         self._workers: dict[int, _Worker] = {}
@@ -402,8 +403,20 @@ def _describe_exit(process: Any) -> str:
     return f"exited with code {code}"
 
 
-def _default_budget() -> int:
+def _budget(asked: int | None) -> int:
+    """The ring's byte budget: what was asked, within the memory that is available."""
     available = available_memory()
-    if available is None:
-        return _MAX_DEFAULT_BUDGET // 4
-    return min(available // _DEFAULT_BUDGET_FRACTION, _MAX_DEFAULT_BUDGET)
+    if asked is None:
+        if available is None:
+            return _MAX_DEFAULT_BUDGET // _DEFAULT_BUDGET_FRACTION
+        return min(available // _DEFAULT_BUDGET_FRACTION, _MAX_DEFAULT_BUDGET)
+    if available is not None and asked > available // 2:
+        warnings.warn(
+            f"gluondata: shm_budget={asked / 2**20:.0f} MiB is more than half of the "
+            f"{available / 2**20:.0f} MiB available; using {available // 2 / 2**20:.0f} MiB. "
+            "Lower shm_budget or prefetch to silence this.",
+            RuntimeWarning,
+            stacklevel=5,
+        )
+        return available // 2
+    return int(asked)

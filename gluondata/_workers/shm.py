@@ -44,12 +44,14 @@ def _reserved_descriptor(size: int) -> int:
     """Return a descriptor of ``size`` bytes of reserved memory (memfd, else a temp file)."""
     global _warned_fallback
     if hasattr(os, "memfd_create"):
-        fd = os.memfd_create("gluondata-slot", os.MFD_CLOEXEC)
+        fd = -1
         try:
+            fd = os.memfd_create("gluondata-slot", os.MFD_CLOEXEC)
             _reserve(fd, size)
             return fd
         except OSError as err:
-            os.close(fd)
+            if fd >= 0:
+                os.close(fd)
             if not _warned_fallback:
                 _warned_fallback = True
                 warnings.warn(
