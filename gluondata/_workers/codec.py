@@ -18,7 +18,7 @@ import numpy as np
 
 from .._alloc import ALIGNMENT, Arena
 
-__all__ = ["decode", "encode"]
+__all__ = ["decode", "encode", "measure"]
 
 
 class _SlotPickler(pickle.Pickler):
@@ -60,6 +60,25 @@ def encode(batch: Any, arena: Arena | None) -> tuple[bytes, int]:
     pickler = _SlotPickler(buffer, arena)
     pickler.dump(batch)
     return buffer.getvalue(), pickler.array_bytes
+
+
+class _ArrayCounter(pickle.Pickler):
+    def __init__(self) -> None:
+        super().__init__(io.BytesIO(), protocol=pickle.HIGHEST_PROTOCOL)
+        self.array_bytes = 0
+
+    def persistent_id(self, obj: Any) -> Any:
+        if not isinstance(obj, np.ndarray) or obj.dtype.hasobject:
+            return None
+        self.array_bytes += -(-obj.nbytes // ALIGNMENT) * ALIGNMENT
+        return self.array_bytes
+
+
+def measure(batch: Any) -> int:
+    """Bytes a slot needs to hold every array of ``batch`` (without copying any)."""
+    counter = _ArrayCounter()
+    counter.dump(batch)
+    return counter.array_bytes
 
 
 class _SlotUnpickler(pickle.Unpickler):

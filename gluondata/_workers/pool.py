@@ -167,13 +167,9 @@ class ProcessExecutor:
                 if slot_id in other.known_slots:
                     other.known_slots.discard(slot_id)
                     _post(other.conn, ("drop", slot_id))
-        slot_id = task.slot_id
-        if slot_id is not None and slot_id not in worker.known_slots:
-            block = self._ring.blocks[slot_id]
-            _post(worker.conn, ("slot", slot_id, block.size))
-            reduction.send_handle(worker.conn, block.fd, worker.process.pid)
-            worker.known_slots.add(slot_id)
-        _post(worker.conn, ("run", task_id, task.batches, slot_id))
+        if task.slot_id is not None:
+            self._announce_slot(worker, task.slot_id)
+        _post(worker.conn, ("run", task_id, task.batches, task.slot_id))
         worker.tasks.add(task_id)
         task.worker = worker_id
 
@@ -248,9 +244,29 @@ class ProcessExecutor:
                     message = pickle.loads(handle.recv_bytes())
                 except (EOFError, OSError):
                     continue
-                self._finish(worker_id, *message[1:])
+                if message[0] == "need":
+                    self._grant(worker_id, *message[1:])
+                else:
+                    self._finish(worker_id, *message[1:])
             else:
                 self._lose_worker(worker_id, _describe_exit(self._workers[worker_id].process))
+
+    def _grant(self, worker_id: int, task_id: int, nbytes: int) -> None:
+        """Answer a worker whose task came without a slot: give it one, if there is room."""
+        task = self._tasks[task_id]
+        self._ring.note_needed(nbytes, len(task.batches))
+        task.slot_id = self._ring.acquire(len(task.batches))
+        if task.slot_id is not None:
+            self._announce_slot(self._workers[worker_id], task.slot_id)
+        _post(self._workers[worker_id].conn, ("grant", task.slot_id))
+        self._dispatch_held()
+
+    def _announce_slot(self, worker: _Worker, slot_id: int) -> None:
+        if slot_id not in worker.known_slots:
+            block = self._ring.blocks[slot_id]
+            _post(worker.conn, ("slot", slot_id, block.size))
+            reduction.send_handle(worker.conn, block.fd, worker.process.pid)
+            worker.known_slots.add(slot_id)
 
     def _finish(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import ctypes
 import mmap
 import os
@@ -17,12 +18,14 @@ from multiprocess import reduction
 from .._alloc import Arena, arena
 from .._fetch import BatchJob, BatchTask, portable_error, run_batch
 from ..random import seed_globals
-from .codec import encode
+from .codec import encode, measure
 from .info import WorkerInfo, set_worker_info
 
 __all__ = ["worker_main"]
 
 _PARENT_CHECK_SECONDS = 0.5
+# below this, pickling a batch through the pipe is cheaper than asking for a slot
+_ASK_FOR_SLOT_BYTES = 1 << 20
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc mallopt parameters
 # map slots with their pages already in place: a worker writes every byte anyway
 _MAP_FLAGS = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
@@ -39,10 +42,12 @@ def worker_main(
     """Serve batch tasks from ``conn`` until told to stop or the parent goes away.
 
     Messages in: ``("slot", id, size)`` followed by the slot's descriptor,
-    ``("drop", id)``, ``("run", task_id, batch_tasks, slot_id)``, or ``None``.
-    Messages out: ``("done", task_id, outcomes, needed_bytes, seconds)``,
-    with one ``(payload, error)`` outcome per batch; all batches of a task
-    share its slot.
+    ``("drop", id)``, ``("run", task_id, batch_tasks, slot_id)``,
+    ``("grant", slot_id)`` (an answer to "need"), or ``None``.
+    Messages out: ``("need", task_id, nbytes)`` when a task came without a
+    slot and its batches turned out large, and ``("done", task_id, outcomes,
+    needed_bytes, seconds)`` with one ``(payload, error)`` outcome per batch;
+    all batches of a task share its slot.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent(parent_pid)
@@ -55,55 +60,113 @@ def worker_main(
             worker_init_fn(worker_id)
         except Exception as exc:
             init_error = portable_error(exc)
-    slots: dict[int, mmap.mmap] = {}
-    while True:
+    _Server(conn, job, init_error).serve()
+
+
+class _Server:
+    """A worker's state: its pipe, the slots it has mapped, messages set aside."""
+
+    def __init__(self, conn: Any, job: BatchJob, init_error: Exception | None) -> None:
+        self.conn = conn
+        self.job = job
+        self.init_error = init_error
+        self.slots: dict[int, mmap.mmap] = {}
+        self.set_aside: collections.deque[Any] = collections.deque()
+
+    def serve(self) -> None:
+        while (message := self._next()) is not None:
+            if message[0] == "run":
+                self._run(*message[1:])
+            else:
+                self._apply(message)
+
+    def _next(self) -> Any:
+        if self.set_aside:
+            return self.set_aside.popleft()
         try:
-            message = pickle.loads(conn.recv_bytes())
+            return pickle.loads(self.conn.recv_bytes())
         except (EOFError, OSError):
-            return
-        if message is None:
-            return
-        kind = message[0]
+            return None
+
+    def _apply(self, message: Any) -> None:
+        kind, slot_id = message[0], message[1]
         if kind == "slot":
-            fd = reduction.recv_handle(conn)
-            slots[message[1]] = mmap.mmap(fd, message[2], flags=_MAP_FLAGS)
+            fd = reduction.recv_handle(self.conn)
+            self.slots[slot_id] = mmap.mmap(fd, message[2], flags=_MAP_FLAGS)
             os.close(fd)
         elif kind == "drop":
-            slot = slots.pop(message[1], None)
+            slot = self.slots.pop(slot_id, None)
             if slot is not None:
                 slot.close()
-        elif kind == "run":
-            _, task_id, tasks, slot_id = message
-            start = time.perf_counter()
-            outcomes, needed = _compute(job, tasks, slots.get(slot_id), init_error)
-            reply = ("done", task_id, outcomes, needed, time.perf_counter() - start)
-            conn.send_bytes(pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL))
 
+    def _send(self, message: Any) -> None:
+        self.conn.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
 
-def _compute(
-    job: BatchJob,
-    tasks: list[BatchTask],
-    slot: mmap.mmap | None,
-    init_error: Exception | None,
-) -> tuple[list[tuple[bytes | None, Exception | None]], int]:
-    """Compute the batches of one task into ``slot``; return outcomes and the bytes needed."""
-    if init_error is not None:
-        return [(None, init_error)] * len(tasks), 0
-    task_arena = None if slot is None else Arena(slot)
-    outcomes: list[tuple[bytes | None, Exception | None]] = []
-    array_bytes = 0
-    for task in tasks:
-        try:
-            with arena(task_arena):
-                batch = run_batch(job, task)
-            payload, nbytes = encode(batch, task_arena)
-        except Exception as exc:
-            outcomes.append((None, portable_error(exc)))
-            continue
-        outcomes.append((payload, None))
-        array_bytes += nbytes
-    needed = array_bytes if task_arena is None else max(array_bytes, task_arena.needed)
-    return outcomes, needed
+    def _run(self, task_id: int, tasks: list[BatchTask], slot_id: int | None) -> None:
+        start = time.perf_counter()
+        if self.init_error is not None:
+            outcomes, needed = [(None, self.init_error)] * len(tasks), 0
+        elif slot_id in self.slots:
+            outcomes, needed = self._compute_into(tasks, Arena(self.slots[slot_id]))
+        else:
+            outcomes, needed = self._compute_then_place(task_id, tasks)
+        self._send(("done", task_id, outcomes, needed, time.perf_counter() - start))
+
+    def _compute_into(self, tasks: list[BatchTask], task_arena: Arena) -> tuple[list[Any], int]:
+        """Compute each batch straight into the task's slot."""
+        outcomes = []
+        array_bytes = 0
+        for task in tasks:
+            try:
+                with arena(task_arena):
+                    batch = run_batch(self.job, task)
+                payload, nbytes = encode(batch, task_arena)
+            except Exception as exc:
+                outcomes.append((None, portable_error(exc)))
+                continue
+            outcomes.append((payload, None))
+            array_bytes += nbytes
+        return outcomes, max(array_bytes, task_arena.needed)
+
+    def _compute_then_place(self, task_id: int, tasks: list[BatchTask]) -> tuple[list[Any], int]:
+        """Compute batches of unknown size, then ask for a slot to put them in.
+
+        Large batches are copied into the slot the main process grants;
+        small ones (or all, if it has none to give) travel pickled.
+        """
+        batches: list[Any] = []
+        for task in tasks:
+            try:
+                batches.append((run_batch(self.job, task), None))
+            except Exception as exc:
+                batches.append((None, portable_error(exc)))
+        needed = sum(measure(batch) for batch, error in batches if error is None)
+        task_arena = None
+        if needed >= _ASK_FOR_SLOT_BYTES:
+            slot = self._ask_for_slot(task_id, needed)
+            task_arena = None if slot is None else Arena(slot)
+        outcomes = []
+        for batch, error in batches:
+            if error is not None:
+                outcomes.append((None, error))
+                continue
+            try:
+                outcomes.append((encode(batch, task_arena)[0], None))
+            except Exception as exc:
+                outcomes.append((None, portable_error(exc)))
+        return outcomes, needed
+
+    def _ask_for_slot(self, task_id: int, nbytes: int) -> mmap.mmap | None:
+        self._send(("need", task_id, nbytes))
+        while (message := self._next()) is not None:
+            if message[0] == "grant":
+                return self.slots.get(message[1])
+            if message[0] == "run":
+                self.set_aside.append(message)
+            else:
+                self._apply(message)
+        self.set_aside.append(None)
+        return None
 
 
 def _keep_heap_warm() -> None:
