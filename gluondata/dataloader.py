@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -158,11 +159,15 @@ class DataLoader:
         in_flight = 1 if executor.runs_in_caller else max(1, self._prefetch)
         index_batches = getattr(self._batch_sampler, "index_batches", None)
         batches = iter(self._batch_sampler) if index_batches is None else index_batches()
-        return _LoaderIterator(executor, batches, epoch, in_flight, self._timeout, self._in_order)
+        return _LoaderIterator(
+            self, executor, batches, epoch, in_flight, self._timeout, self._in_order
+        )
 
     def _ensure_executor(self) -> Executor:
         if self._executor is None:
             self._executor = self._make_executor()
+            # shuts the workers down when the loader is garbage, or at interpreter exit
+            self._shutdown = weakref.finalize(self, self._executor.close)
         return self._executor
 
     def _make_executor(self) -> Executor:
@@ -184,20 +189,15 @@ class DataLoader:
 
     def close(self) -> None:
         """Shut down the workers (a later iteration starts new ones)."""
-        executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.close()
+        if self._executor is not None:
+            self._executor = None
+            self._shutdown()
 
     def __enter__(self) -> DataLoader:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-    def __del__(self) -> None:
-        executor = getattr(self, "_executor", None)
-        if executor is not None:
-            executor.close()
 
     def __repr__(self) -> str:
         mode = (
@@ -219,6 +219,7 @@ class _LoaderIterator:
 
     def __init__(
         self,
+        loader: DataLoader,
         executor: Executor,
         batches: Iterator[Sequence[int]],
         epoch: int,
@@ -226,6 +227,7 @@ class _LoaderIterator:
         timeout: float,
         in_order: bool,
     ) -> None:
+        self._loader = loader  # its workers live as long as this iterator
         self._executor = executor
         self._in_order = in_order
         self._batches = enumerate(batches)

@@ -330,3 +330,10 @@ def test_an_oversized_budget_is_clamped_to_available_memory():
         loader = DataLoader(Rows(8), batch_size=4, num_workers=1, shm_budget=1 << 50)
         assert len(list(loader)) == 2
     loader.close()
+
+
+def test_a_loader_used_only_through_its_iterator_keeps_its_workers():
+    labels = []
+    for batch in DataLoader(Rows(40), batch_size=4, num_workers=2):
+        labels += batch[1].tolist()
+    assert labels == list(range(40))

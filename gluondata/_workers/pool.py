@@ -374,10 +374,6 @@ class ProcessExecutor:
             self._tasks.clear()
             self._ring.close()
 
-    def __del__(self) -> None:
-        if not getattr(self, "_closed", True):
-            self.close()
-
 
 def _post(conn: Any, message: Any) -> None:
     """Send a message with the C pickler (tasks and replies hold only plain data)."""
