@@ -102,7 +102,11 @@ def indexed(index: int) -> Iterator[None]:
 
 
 def generator(index: int | None = None) -> np.random.Generator:
-    """Return a ``numpy.random.Generator`` for the current sample.
+    """Return the ``numpy.random.Generator`` of the current sample.
+
+    Inside a DataLoader it is seeded from ``(seed, epoch, index)``, and every
+    call made while computing one sample returns the same generator, so two
+    random transforms continue one stream instead of drawing the same numbers.
 
     Parameters
     ----------
@@ -113,8 +117,8 @@ def generator(index: int | None = None) -> np.random.Generator:
     Returns
     -------
     numpy.random.Generator
-        Seeded from ``(seed, epoch, index)`` inside a DataLoader; outside one
-        (a dataset indexed by hand), a freshly seeded generator.
+        The sample's generator; outside a loader (a dataset indexed by hand),
+        a freshly seeded one.
     """
     key = sample_key()
     if key is None:
@@ -128,7 +132,13 @@ def generator(index: int | None = None) -> np.random.Generator:
             "generator() inside a batched __getitems__ needs the sample's index: "
             "generator(index=i), or compute the sample under gluondata.random.indexed(i)"
         )
-    return np.random.default_rng([key.seed, key.epoch, int(index)])
+    streams = getattr(_local, "streams", None)
+    if streams is None or streams[0] is not key:
+        streams = _local.streams = (key, {})
+    rng = streams[1].get(index)
+    if rng is None:
+        rng = streams[1][index] = np.random.default_rng([key.seed, key.epoch, int(index)])
+    return rng
 
 
 @contextlib.contextmanager

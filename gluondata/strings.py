@@ -21,6 +21,9 @@ __all__ = ["StringArray"]
 class StringArray(Sequence[str]):
     """An immutable sequence of strings stored as UTF-8 bytes plus offsets.
 
+    File names that are not valid UTF-8 (``os.fsdecode`` gives them lone
+    surrogates) round-trip unchanged.
+
     Parameters
     ----------
     strings : iterable of str
@@ -34,7 +37,7 @@ class StringArray(Sequence[str]):
     """
 
     def __init__(self, strings: Iterable[str]) -> None:
-        encoded = [s.encode("utf-8") for s in strings]
+        encoded = [s.encode("utf-8", "surrogateescape") for s in strings]
         self._offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
         np.cumsum([len(b) for b in encoded], out=self._offsets[1:])
         self._data = np.frombuffer(b"".join(encoded), dtype=np.uint8)
@@ -57,7 +60,7 @@ class StringArray(Sequence[str]):
             i += len(self)
         if not 0 <= i < len(self):
             raise IndexError(f"index {index} is out of range for {len(self)} strings")
-        return self._data[self._offsets[i] : self._offsets[i + 1]].tobytes().decode("utf-8")
+        return self._data[self._offsets[i] : self._offsets[i + 1]].tobytes().decode("utf-8", "surrogateescape")
 
     def __iter__(self) -> Iterator[str]:
         for i in range(len(self)):

@@ -327,3 +327,13 @@ def test_out_of_order_yields_ready_batches_first_and_all_of_them(executor):
         order = [batch[1].tolist() for batch in loader]
     assert order.index([4, 5]) > 2
     assert sorted(order) == [[i, i + 1] for i in range(0, 16, 2)]
+
+
+def test_generator_calls_within_one_sample_continue_one_stream():
+    with gdrandom.sample_context(1, 0, 5):
+        first, second = gdrandom.generator().random(), gdrandom.generator().random()
+    assert first != second
+    with gdrandom.sample_context(1, 0, 5):
+        assert gdrandom.generator().random() == first
+    with gdrandom.sample_context(1, 1, 5):
+        assert gdrandom.generator().random() != first

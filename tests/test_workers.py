@@ -270,13 +270,13 @@ def test_kill_9_of_the_main_process_leaves_no_workers_and_no_shared_memory():
 def test_string_array_round_trips_and_indexes_like_a_list():
     from gluondata.strings import StringArray
 
-    names = ["a.jpg", "ünïcode/β.png", "", "x" * 300]
+    names = ["a.jpg", "ünïcode/β.png", "", "x" * 300, os.fsdecode(b"bad-\xff.jpg")]
     strings = StringArray(names)
-    assert list(strings) == names and len(strings) == 4
+    assert list(strings) == names and len(strings) == 5
     assert strings[-1] == names[-1] and strings[1] == names[1]
     assert list(strings[1:3]) == names[1:3]
     with pytest.raises(IndexError):
-        strings[4]
+        strings[5]
     assert strings.nbytes < 400
 
 
