@@ -34,5 +34,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--workers", type=int, default=None, help="default: min(2, cores)")
     demo.add_argument("--epochs", type=int, default=2)
     demo.set_defaults(run=_demo)
+    from . import _recordio_inspect, im2rec
+
+    packer = commands.add_parser(
+        "im2rec",
+        help="list images into .lst files (--list), or pack .lst files into .rec/.idx",
+        description="MXNet's tools/im2rec.py: list images (--list), or pack lists into RecordIO.",
+    )
+    im2rec.add_arguments(packer)
+    packer.set_defaults(run=im2rec.run)
+    inspect = commands.add_parser(
+        "inspect", help="count a .rec file's records, labels and images; check its .idx"
+    )
+    _recordio_inspect.add_arguments(inspect)
+    inspect.set_defaults(run=_recordio_inspect.run)
     args = parser.parse_args(argv)
     return args.run(args)

@@ -8,6 +8,7 @@ DataLoader uses it when present.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -16,9 +17,10 @@ import numpy as np
 from ._alloc import empty
 from ._columns import SampleColumns
 from .random import indexed
+from .recordio import MXIndexedRecordIO
 from .sampler import FilterSampler, Sampler, SequentialSampler
 
-__all__ = ["ArrayDataset", "Dataset", "SimpleDataset"]
+__all__ = ["ArrayDataset", "Dataset", "RecordFileDataset", "SimpleDataset"]
 
 
 class Dataset:
@@ -277,3 +279,37 @@ def _describe(array: Any) -> str:
 
 def _name(fn: Any) -> str:
     return getattr(fn, "__qualname__", None) or repr(fn)
+
+
+class RecordFileDataset(Dataset):
+    """The raw records of a RecordIO file, by position in its .idx (Gluon's ``RecordFileDataset``).
+
+    Sample ``i`` is the record of the key on line ``i + 1`` of the .idx (a key
+    repeated in the .idx gives the record of its last line each time, as in
+    MXNet). A batch whose records lie next to each other in the file is read
+    with one request. Safe to use from forked or spawned workers and threads.
+
+    Parameters
+    ----------
+    filename : str or path-like
+        The .rec file (a path, or an fsspec URI); its index is the file of the
+        same name with the extension ``.idx``.
+    """
+
+    def __init__(self, filename: str | os.PathLike) -> None:
+        self.filename = os.fspath(filename)
+        self.idx_file = os.path.splitext(self.filename)[0] + ".idx"
+        self._record = MXIndexedRecordIO(self.idx_file, self.filename, "r")
+        self._keys = self._record.keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __getitem__(self, idx: int) -> bytes:
+        return self._record.read_idx(self._keys[idx])
+
+    def __getitems__(self, indices: Sequence[int]) -> list[bytes]:
+        return self._record.read_idx_many(self._keys[np.asarray(indices, dtype=np.intp)])
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.filename!r}, len={len(self)})"

@@ -1,0 +1,332 @@
+"""``gluondata im2rec``: MXNet's ``tools/im2rec.py`` — image lists and RecordIO packing.
+
+Two steps, as in MXNet:
+
+1. ``gluondata im2rec --list PREFIX ROOT`` lists the images under ``ROOT`` into
+   ``PREFIX.lst`` (``index<TAB>label<TAB>relative/path`` lines; with
+   ``--recursive`` each folder is a class, labelled in sorted order), optionally
+   shuffled and split into train/val/test parts and chunks (:func:`make_list`).
+2. ``gluondata im2rec PREFIX ROOT`` packs every ``PREFIX*.lst`` into a ``.rec``
+   and ``.idx`` beside it (:func:`pack_list`): images are loaded, optionally
+   center-cropped and resized, and re-encoded (or stored untouched with
+   ``--pass-through``), in parallel with ``--num-thread``, in list order.
+
+Unlike MXNet's script, an unreadable image is reported (path and reason),
+skipped and counted, and an interrupted run leaves a .rec and .idx that
+agree (the .idx never names a record that is not completely in the .rec).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import io
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from ._im2rec_lists import (
+    DEFAULT_EXTS,
+    ListItem,
+    find_lists,
+    list_images,
+    make_list,
+    read_list,
+    write_list,
+)
+from ._recordio_pack import IRHeader, encode_image, pack
+from .recordio import MXIndexedRecordIO
+
+__all__ = [
+    "ListItem",
+    "PackOptions",
+    "PackResult",
+    "add_arguments",
+    "encode_item",
+    "find_lists",
+    "list_images",
+    "make_list",
+    "pack_list",
+    "read_list",
+    "run",
+    "write_list",
+]
+
+_GRAY_MODES = frozenset({"1", "L", "I", "I;16", "I;16B", "I;16L", "F"})
+_ALPHA_MODES = frozenset({"LA", "La", "PA", "RGBA", "RGBa"})
+
+
+@dataclass(frozen=True)
+class PackOptions:
+    """How :func:`encode_item` turns an image file into a record payload (im2rec's options)."""
+
+    resize: int = 0
+    center_crop: bool = False
+    quality: int = 95
+    encoding: str = ".jpg"
+    color: int = 1
+    pass_through: bool = False
+    pack_label: bool = False
+
+    def __post_init__(self) -> None:
+        if self.color not in (-1, 0, 1):
+            raise ValueError(f"color must be -1, 0 or 1, got {self.color}")
+        if self.encoding not in (".jpg", ".png"):
+            raise ValueError(f"encoding must be '.jpg' or '.png', got {self.encoding!r}")
+
+
+class PackResult(NamedTuple):
+    """What :func:`pack_list` wrote: the files, the records, the images skipped (with reasons)."""
+
+    rec_path: str
+    idx_path: str
+    written: int
+    skipped: list[str]
+
+
+def encode_item(item: ListItem, root: str | os.PathLike, options: PackOptions) -> bytes:
+    """Load, transform and encode one image, and pack it with its header.
+
+    The header is ``IRHeader(0, label, index, 0)``; with ``pack_label`` and
+    several labels, the labels are stored as a float32 array.
+
+    Raises
+    ------
+    Exception
+        Whatever makes the image unreadable (missing file, not an image, truncated data).
+    """
+    from PIL import Image
+
+    labels = item.labels
+    label = list(labels) if options.pack_label and len(labels) > 1 else labels[0]
+    header = IRHeader(0, label, item.index, 0)
+    path = os.path.join(os.fspath(root), item.path)
+    if options.pass_through:
+        with open(path, "rb") as f:
+            data = f.read()
+        with Image.open(io.BytesIO(data)):  # an image at all? (the header is enough)
+            pass
+        return pack(header, data)
+    with Image.open(path) as img:
+        img = _load(img, options.color)
+    if options.center_crop:
+        w, h = img.size
+        side = min(w, h)
+        left, top = (w - side) // 2, (h - side) // 2
+        img = img.crop((left, top, left + side, top + side))
+    if options.resize:
+        w, h = img.size
+        n = options.resize
+        size = (n, h * n // w) if h > w else (w * n // h, n)
+        img = img.resize(size, Image.BILINEAR)
+    return pack(header, encode_image(img, options.quality, options.encoding))
+
+
+def _load(img, color: int):
+    """Decode an opened image in im2rec's colour mode (EXIF orientation applied, as cv2.imread)."""
+    from PIL import ImageOps
+
+    img = ImageOps.exif_transpose(img)
+    mode = img.mode
+    if color == 1:
+        return img.convert("RGB")
+    if color == 0 or mode in _GRAY_MODES:
+        return img.convert("L")
+    has_alpha = mode in _ALPHA_MODES or "transparency" in img.info
+    return img.convert("RGBA" if has_alpha else "RGB")
+
+
+def pack_list(
+    lst_path: str | os.PathLike,
+    root: str | os.PathLike,
+    options: PackOptions = PackOptions(),
+    num_thread: int = 1,
+    progress: bool = True,
+    report: Callable[[str], None] | None = None,
+) -> PackResult:
+    """Pack the images of a .lst file into a .rec and .idx beside it.
+
+    Parameters
+    ----------
+    lst_path : path
+        The .lst file; the outputs replace its extension with ``.rec``/``.idx``.
+    root : path
+        The folder the .lst paths are relative to.
+    options : PackOptions
+        Resize, crop, colour, encoding, quality, pass-through, pack-label.
+    num_thread : int, default 1
+        Images encoded in parallel (records are still written in list order).
+    progress : bool, default True
+        Show a progress bar (count, rate, ETA) on stderr.
+    report : callable, optional
+        Called with a message for each bad .lst line or skipped image
+        (default: print to stderr).
+
+    Returns
+    -------
+    PackResult
+    """
+    from tqdm import tqdm
+
+    base = os.path.splitext(os.fspath(lst_path))[0]
+    rec_path, idx_path = base + ".rec", base + ".idx"
+    items, problems = read_list(lst_path)
+    bar = tqdm(total=len(items), unit="img", desc=os.path.basename(rec_path), disable=not progress)
+    say = report or (lambda message: bar.write(message, file=sys.stderr))
+    for problem in problems:
+        say(problem)
+    skipped: list[str] = []
+    written = 0
+    try:
+        with MXIndexedRecordIO(idx_path, rec_path, "w") as record:
+            for item, payload, error in _encode_all(items, root, options, num_thread):
+                if error is None:
+                    record.write_idx(item.index, payload)
+                    written += 1
+                else:
+                    message = f"skipped {os.path.join(os.fspath(root), item.path)}: {error}"
+                    skipped.append(message)
+                    say(message)
+                bar.update()
+    finally:
+        bar.close()
+    return PackResult(rec_path, idx_path, written, skipped)
+
+
+def _encode_all(
+    items: Sequence[ListItem], root: str | os.PathLike, options: PackOptions, num_thread: int
+) -> Iterator[tuple[ListItem, bytes | None, str | None]]:
+    """Yield ``(item, record, None)`` or ``(item, None, reason)`` for each item, in order."""
+    if num_thread <= 1:
+        for item in items:
+            yield (item, *_attempt(item, root, options))
+        return
+    pool = ThreadPoolExecutor(num_thread, thread_name_prefix="im2rec")
+    pending: collections.deque = collections.deque()
+    try:
+        for item in items:
+            pending.append((item, pool.submit(_attempt, item, root, options)))
+            if len(pending) >= 4 * num_thread:
+                done, future = pending.popleft()
+                yield (done, *future.result())
+        while pending:
+            done, future = pending.popleft()
+            yield (done, *future.result())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _attempt(
+    item: ListItem, root: str | os.PathLike, options: PackOptions
+) -> tuple[bytes | None, str | None]:
+    try:
+        return encode_item(item, root, options), None
+    except (MemoryError, RecursionError):
+        raise
+    except Exception as err:  # any reason an image is unreadable: report it, skip it
+        return None, f"{type(err).__name__}: {err}"
+
+
+# -- command line ---------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add MXNet im2rec's arguments and options to ``parser``."""
+    parser.add_argument("prefix", help="prefix of input/output .lst and .rec files")
+    parser.add_argument("root", help="folder holding the images")
+    lists = parser.add_argument_group("making image lists")
+    lists.add_argument(
+        "--list",
+        action="store_true",
+        help="list the images under ROOT into PREFIX.lst (else pack PREFIX*.lst into .rec)",
+    )
+    lists.add_argument("--exts", nargs="+", default=list(DEFAULT_EXTS), help="image extensions")
+    lists.add_argument("--chunks", type=int, default=1, help="number of chunks")
+    lists.add_argument("--train-ratio", type=float, default=1.0, help="training share")
+    lists.add_argument("--test-ratio", type=float, default=0.0, help="share of images for testing")
+    lists.add_argument(
+        "--recursive",
+        action="store_true",
+        help="walk sub-folders, one label per folder (else only ROOT's files, label 0)",
+    )
+    lists.add_argument(
+        "--no-shuffle", dest="shuffle", action="store_false", help="keep the images in walk order"
+    )
+    packing = parser.add_argument_group("packing records")
+    packing.add_argument(
+        "--pass-through", action="store_true", help="store the image files' bytes untouched"
+    )
+    packing.add_argument(
+        "--resize", type=int, default=0, help="resize the shorter edge to this (0: keep the size)"
+    )
+    packing.add_argument(
+        "--center-crop", action="store_true", help="crop the centre square (before resizing)"
+    )
+    packing.add_argument(
+        "--quality", type=int, default=95, help="JPEG quality 1-100, or PNG compression 0-9"
+    )
+    packing.add_argument("--num-thread", type=int, default=1, help="images encoded in parallel")
+    packing.add_argument(
+        "--color",
+        type=int,
+        default=1,
+        choices=[-1, 0, 1],
+        help="1: colour (alpha dropped); 0: grayscale; -1: as stored, alpha kept",
+    )
+    packing.add_argument("--encoding", default=".jpg", choices=[".jpg", ".png"], help="format")
+    packing.add_argument(
+        "--pack-label", action="store_true", help="store all the labels of a .lst line"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``gluondata im2rec`` with parsed arguments; return the exit status."""
+    try:
+        return _run(args)
+    except (OSError, ValueError) as err:
+        print(f"gluondata im2rec: {err}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    prefix, root = os.path.abspath(args.prefix), os.path.abspath(args.root)
+    if args.list:
+        written, labels = make_list(
+            prefix,
+            root,
+            args.recursive,
+            args.exts,
+            args.train_ratio,
+            args.test_ratio,
+            args.chunks,
+            args.shuffle,
+        )
+        if args.recursive:
+            for folder, label in labels.items():
+                print(folder, label)
+        for path in written:
+            print(f"wrote {path}")
+        return 0
+    lists = find_lists(prefix)
+    if not lists:
+        print(f"gluondata im2rec: no .lst file with prefix {prefix}", file=sys.stderr)
+        return 1
+    options = PackOptions(
+        resize=args.resize,
+        center_crop=args.center_crop,
+        quality=args.quality,
+        encoding=args.encoding,
+        color=args.color,
+        pass_through=args.pass_through,
+        pack_label=args.pack_label,
+    )
+    for lst in lists:
+        result = pack_list(lst, root, options, args.num_thread)
+        print(
+            f"{lst}: wrote {result.written} records to {result.rec_path} and "
+            f"{result.idx_path}; skipped {len(result.skipped)} unreadable image(s)"
+        )
+    return 0
