@@ -1,10 +1,10 @@
 """gluondata: the Gluon data API (Dataset, DataLoader, samplers, batchify) on numpy."""
 
-from . import batchify, random
+from . import batchify, image, random, recordio, vision
 from ._columns import SampleColumns
 from ._workers import WorkerDiedError, WorkerInfo, get_worker_info
 from .dataloader import DataLoader
-from .dataset import ArrayDataset, Dataset, SimpleDataset
+from .dataset import ArrayDataset, Dataset, RecordFileDataset, SimpleDataset
 from .sampler import (
     BatchSampler,
     FilterSampler,
@@ -13,6 +13,7 @@ from .sampler import (
     Sampler,
     SequentialSampler,
 )
+from .strings import StringArray
 
 __version__ = "0.1.0"
 
@@ -24,14 +25,19 @@ __all__ = [
     "FilterSampler",
     "IntervalSampler",
     "RandomSampler",
+    "RecordFileDataset",
     "SampleColumns",
     "Sampler",
     "SequentialSampler",
     "SimpleDataset",
+    "StringArray",
     "WorkerDiedError",
     "WorkerInfo",
     "__version__",
     "batchify",
     "get_worker_info",
+    "image",
     "random",
+    "recordio",
+    "vision",
 ]

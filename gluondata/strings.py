@@ -60,7 +60,11 @@ class StringArray(Sequence[str]):
             i += len(self)
         if not 0 <= i < len(self):
             raise IndexError(f"index {index} is out of range for {len(self)} strings")
-        return self._data[self._offsets[i] : self._offsets[i + 1]].tobytes().decode("utf-8", "surrogateescape")
+        return (
+            self._data[self._offsets[i] : self._offsets[i + 1]]
+            .tobytes()
+            .decode("utf-8", "surrogateescape")
+        )
 
     def __iter__(self) -> Iterator[str]:
         for i in range(len(self)):

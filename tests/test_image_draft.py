@@ -1,0 +1,115 @@
+"""Decode fused with crop/resize: reduced-scale JPEG decoding, same plan as on arrays."""
+
+import io
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gluondata import _decode
+from gluondata._fused import reduction
+from gluondata.random import sample_context
+from gluondata.vision import transforms as T
+
+
+def photo(w=400, h=300, seed=0):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    img = np.stack([128 + 100 * np.sin(xx / (20 + 9 * c) + yy / 31) for c in range(3)], axis=-1)
+    img += rng.normal(0, 4, img.shape)
+    out = io.BytesIO()
+    Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def array_path(data, transform, flag=1):
+    return transform(_decode.to_array(_decode.open_image(data), flag, True))
+
+
+def fused(data, transform, flag=1):
+    return transform.decode_apply(_decode.open_image(data), flag, True)
+
+
+@pytest.mark.parametrize(
+    ("box", "out", "scale"),
+    [
+        ((500, 375), (64, 64), 4),
+        ((448, 448), (224, 224), 2),
+        ((447, 448), (224, 224), 1),
+        ((2000, 2000), (64, 64), 8),
+        ((100, 100), (200, 200), 1),
+    ],
+)
+def test_reduction_is_the_largest_keeping_the_crop_at_or_above_the_output(box, out, scale):
+    assert reduction(box, out) == scale
+
+
+def test_resize_decodes_at_a_reduced_scale_with_a_small_difference():
+    data = photo()
+    enc = _decode.open_image(data)
+    out = T.Resize(64).decode_apply(enc, 1, True)
+    assert enc.img.size == (math.ceil(400 / 4), math.ceil(300 / 4))  # decoded at 1/4
+    reference = array_path(data, T.Resize(64))
+    assert out.shape == reference.shape == (64, 64, 3) and out.dtype == np.uint8
+    diff = np.abs(out.astype(int) - reference)
+    assert diff.mean() < 2.0
+
+
+def test_random_resized_crop_draws_the_same_box_fused_or_not():
+    data = photo()
+    transform = T.RandomResizedCrop(48, scale=(0.2, 1.0))
+    for i in range(8):
+        with sample_context(1, 0, i):
+            a = fused(data, transform)
+        with sample_context(1, 0, i):
+            b = array_path(data, transform)
+        assert a.shape == b.shape == (48, 48, 3)
+        assert np.abs(a.astype(int) - b).mean() < 3.0  # a different box would differ by ~50
+
+
+def test_crop_without_resize_is_exact():
+    data = photo()
+    np.testing.assert_array_equal(
+        fused(data, T.CenterCrop(100)), array_path(data, T.CenterCrop(100))
+    )
+
+
+def test_grayscale_fused_decode():
+    data = photo()
+    out = fused(data, T.Resize((50, 40)), flag=0)
+    assert out.shape == (40, 50, 1)
+    assert np.abs(out.astype(int) - array_path(data, T.Resize((50, 40)), flag=0)).mean() < 2.0
+
+
+def test_compose_hands_the_encoded_image_to_its_first_transform():
+    data = photo()
+    compose = T.Compose([T.Resize(32), T.ToTensor()])
+    enc = _decode.open_image(data)
+    out = compose.decode_apply(enc, 1, True)
+    assert out.shape == (3, 32, 32) and out.dtype == np.float32
+    assert enc.img.size[0] <= 400 // 8 + 1  # decoded at 1/8
+
+
+def test_non_jpeg_and_exif_rotated_jpeg_take_the_array_path():
+    png = io.BytesIO()
+    Image.open(io.BytesIO(photo())).save(png, "PNG")
+    data = png.getvalue()
+    np.testing.assert_array_equal(fused(data, T.Resize(20)), array_path(data, T.Resize(20)))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    rotated = io.BytesIO()
+    Image.open(io.BytesIO(photo())).save(rotated, "JPEG", exif=exif.tobytes())
+    data = rotated.getvalue()
+    data = data[:2] + data[4 + int.from_bytes(data[4:6], "big") :]  # drop JFIF: EXIF applies
+    out = fused(data, T.Resize((30, 40)))
+    assert out.shape == (40, 30, 3)
+    np.testing.assert_array_equal(out, array_path(data, T.Resize((30, 40))))
+
+
+def test_a_box_outside_the_image_is_an_error_on_both_paths():
+    data = photo()
+    with pytest.raises(ValueError, match="does not fit"):
+        fused(data, T.CropResize(390, 0, 20, 20, size=10))
+    with pytest.raises(ValueError, match="does not fit"):
+        array_path(data, T.CropResize(390, 0, 20, 20, size=10))
