@@ -68,7 +68,7 @@ class Arena:
     @property
     def needed(self) -> int:
         """Bytes this batch would have needed to fit entirely."""
-        return self.used + self.overflow + ALIGNMENT
+        return self.used + self.overflow
 
 
 def _byte_bounds(array: np.ndarray) -> tuple[int, int]:

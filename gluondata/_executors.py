@@ -36,9 +36,14 @@ class PendingTasks(Protocol):
 
 
 class Executor(Protocol):
-    """Runs batch tasks for one loader."""
+    """Runs batch tasks for one loader.
+
+    ``task_seconds`` is how long a task should take at least for handing it
+    over to be cheap by comparison (the loader groups cheap batches to reach it).
+    """
 
     runs_in_caller: bool
+    task_seconds: float
 
     def submit(self, tasks: Sequence[BatchTask]) -> PendingTasks: ...
 
@@ -71,6 +76,7 @@ class InlineExecutor:
     """Run each batch in the calling thread, when the loop asks for it."""
 
     runs_in_caller = True
+    task_seconds = 0.0
 
     def __init__(self, job: BatchJob) -> None:
         self._job = job
@@ -122,6 +128,7 @@ class ThreadExecutor:
     """
 
     runs_in_caller = False
+    task_seconds = 0.0005
 
     def __init__(
         self,

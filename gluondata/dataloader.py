@@ -211,10 +211,10 @@ class DataLoader:
 class _LoaderIterator:
     """One epoch: keeps up to ``in_flight`` tasks submitted, yields batches in order.
 
-    With workers, batches that compute in well under a millisecond are sent
-    in groups (one task computes several consecutive batches), so the cost of
-    handing a task to a worker does not dominate; the group size follows the
-    measured time per batch.
+    With workers, cheap batches are sent in groups (one task computes several
+    consecutive batches) so that a task takes about the executor's
+    ``task_seconds``: the cost of handing a task to a worker then does not
+    dominate. The group size follows the measured time per batch.
     """
 
     def __init__(
@@ -275,7 +275,8 @@ class _LoaderIterator:
         self._ready.extend(zip(tasks, result.outcomes, strict=True))
         if not self._executor.runs_in_caller:
             seconds_per_batch = max(result.seconds / len(tasks), 1e-9)
-            self._group_size = max(1, min(_MAX_GROUP, int(_GROUP_SECONDS / seconds_per_batch)))
+            wanted = int(self._executor.task_seconds / seconds_per_batch)
+            self._group_size = max(1, min(_MAX_GROUP, wanted))
 
     def __next__(self) -> Any:
         if not self._ready:
@@ -300,8 +301,7 @@ class _LoaderIterator:
         self.close()
 
 
-_GROUP_SECONDS = 0.0005
-_MAX_GROUP = 8
+_MAX_GROUP = 16
 
 
 def _describe_group(tasks: Sequence[BatchTask]) -> str:

@@ -100,6 +100,8 @@ class ProcessExecutor:
     """
 
     runs_in_caller = False
+    # waking a sleeping worker and back can take a millisecond or two (seen on VMs)
+    task_seconds = 0.004
 
     def __init__(
         self,

@@ -55,18 +55,19 @@ class SlotRing:
     def acquire(self, batches: int) -> int | None:
         """Return a free slot big enough for ``batches`` batches (made if the budget allows).
 
-        Returns None when the size of a batch is not known yet, or when the
-        budget is spent on slots that are in use.
+        A new slot gets 25 % headroom over the largest batch seen, so batches
+        of varying size keep fitting. Returns None when the size of a batch is
+        not known yet, or when the budget is spent on slots that are in use.
         """
         if self.batch_bytes == 0 or self._closed:
             return None
-        wanted = int(self.batch_bytes * batches * _GROWTH)
-        size = -(-wanted // mmap.PAGESIZE) * mmap.PAGESIZE
+        needed = self.batch_bytes * batches
         with self._lock:
             for slot_id in self._free:
-                if self.blocks[slot_id].size >= size:
+                if self.blocks[slot_id].size >= needed:
                     self._free.remove(slot_id)
                     return slot_id
+            size = -(-int(needed * _GROWTH) // mmap.PAGESIZE) * mmap.PAGESIZE
             # free slots are all too small: they will not fit later batches either
             while self._free:
                 self._drop(self._free.popleft())

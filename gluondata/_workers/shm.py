@@ -2,9 +2,13 @@
 
 Nothing here has a name in ``/dev/shm`` or on disk, so nothing can outlive
 the processes that map it: the memory is freed when the last process holding
-a descriptor or mapping exits, even after ``kill -9``. Memory is reserved
-when a block is made (``posix_fallocate``), so a shortage is an error at
-that point, never a SIGBUS later.
+a descriptor or mapping exits, even after ``kill -9``.
+
+A memfd lives outside ``/dev/shm`` and has no size limit of its own, so it
+cannot run out of space (SIGBUS) the way a full ``/dev/shm`` does; its pages
+are allocated when a worker maps it with ``MAP_POPULATE``. The temp-file
+fallback reserves its blocks with ``posix_fallocate``, so a full disk is an
+error when the block is made, never a SIGBUS later.
 """
 
 from __future__ import annotations
@@ -41,13 +45,13 @@ class SharedBlock:
 
 
 def _reserved_descriptor(size: int) -> int:
-    """Return a descriptor of ``size`` bytes of reserved memory (memfd, else a temp file)."""
+    """Return a descriptor of ``size`` bytes of shared memory (memfd, else a temp file)."""
     global _warned_fallback
     if hasattr(os, "memfd_create"):
         fd = -1
         try:
             fd = os.memfd_create("gluondata-slot", os.MFD_CLOEXEC)
-            _reserve(fd, size)
+            os.ftruncate(fd, size)
             return fd
         except OSError as err:
             if fd >= 0:
@@ -63,14 +67,10 @@ def _reserved_descriptor(size: int) -> int:
                 )
     with tempfile.TemporaryFile(prefix="gluondata-slot-") as backing:
         fd = os.dup(backing.fileno())
-    _reserve(fd, size)
-    return fd
-
-
-def _reserve(fd: int, size: int) -> None:
     os.ftruncate(fd, size)
     if hasattr(os, "posix_fallocate"):
         os.posix_fallocate(fd, 0, size)
+    return fd
 
 
 def available_memory() -> int | None:
