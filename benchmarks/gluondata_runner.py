@@ -1,0 +1,97 @@
+"""gluondata's DataLoader on the benchmark workloads, with the same CLI as the peer runners.
+
+Usage: ``gluondata_runner.py --workload w1|w2|w5 --workers N --epochs E --data DIR
+[--dataset user|array|native] [--thread-pool]``; prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import harness
+import numpy as np
+import w1
+import w2
+import w5
+
+import gluondata
+from gluondata import ArrayDataset, DataLoader, Dataset
+
+
+class UserTable(w1.TableSamples, Dataset):
+    """W1's user ``__getitem__`` on gluondata's dataset base class."""
+
+
+class UserMapped(w2.MappedSamples, Dataset):
+    """W2's user ``__getitem__`` on gluondata's dataset base class."""
+
+
+class UserPairs(w5.PairSamples, Dataset):
+    """W5's user ``__getitem__`` on gluondata's dataset base class."""
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """Add gluondata's options: which dataset, and threads instead of processes."""
+    parser.add_argument(
+        "--dataset",
+        choices=("user", "array", "native"),
+        default="user",
+        help="the user's per-sample Dataset, or gluondata's own (W1: "
+        "ArrayDataset, W5: vision.SegmentationDataset)",
+    )
+    parser.add_argument("--thread-pool", action="store_true", help="workers are threads")
+
+
+def _measure(
+    args: argparse.Namespace, dataset: Any, batch_size: int, max_batches: int, **options: Any
+) -> harness.Result:
+    """Run the protocol on a gluondata DataLoader with the command line's workers."""
+    return harness.measure(
+        lambda: DataLoader(
+            dataset,
+            batch_size=batch_size,
+            num_workers=args.workers,
+            thread_pool=args.thread_pool,
+            **options,
+        ),
+        args.epochs,
+        max_batches,
+    )
+
+
+def run_w1(args: argparse.Namespace) -> harness.Result:
+    """Measure W1 with the chosen dataset (user or ``ArrayDataset``)."""
+    x, y = w1.load(args.data)
+    datasets = {"array": lambda: ArrayDataset(x, y), "user": lambda: UserTable(x, y)}
+    if args.dataset not in datasets:
+        raise ValueError(f"W1 has no --dataset {args.dataset}")
+    return _measure(args, datasets[args.dataset](), w1.BATCH_SIZE, w1.EPOCH_BATCHES, shuffle=True)
+
+
+def run_w2(args: argparse.Namespace) -> harness.Result:
+    """Measure W2 with the user's dataset over the memory-mapped array."""
+    if args.dataset != "user":
+        raise ValueError(f"W2 has no --dataset {args.dataset}")
+    return _measure(args, UserMapped(w2.load(args.data)), w2.BATCH_SIZE, w2.EPOCH_BATCHES)
+
+
+def run_w5(args: argparse.Namespace) -> harness.Result:
+    """Measure W5 with the user's dataset or ``vision.SegmentationDataset``."""
+    if args.dataset == "native":
+        from gluondata.vision import SegmentationDataset
+
+        dataset = SegmentationDataset(args.data, mode=None, mask_dtype=np.float32)
+    elif args.dataset == "user":
+        dataset = UserPairs(args.data)
+    else:
+        raise ValueError(f"W5 has no --dataset {args.dataset}")
+    return _measure(
+        args, dataset, w5.BATCH_SIZE, w5.EPOCH_BATCHES, shuffle=True, last_batch="rollover"
+    )
+
+
+if __name__ == "__main__":
+    harness.main(
+        {"w1": run_w1, "w2": run_w2, "w5": run_w5}, "gluondata", gluondata.__version__, add_options
+    )

@@ -1,0 +1,264 @@
+"""Render the driver's measurements as benchmarks/RESULTS.md."""
+
+from __future__ import annotations
+
+import os
+import platform
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from harness import Config, Workload
+from memory import INTERVAL_S
+
+MIB = 2**20
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One configuration's summary over all rounds.
+
+    Attributes
+    ----------
+    name : str
+        Contender as shown in the table (without version).
+    peer : bool
+        Whether gluondata is compared against this contender.
+    versions : dict
+        ``library``, ``version``, ``python`` and ``numpy`` as the runner reported them.
+    rate : float or None
+        Median throughput over every timed epoch, in the workload's unit.
+    ttfb : float or None
+        Median time to first batch of the warm-up epochs, seconds.
+    error : str or None
+        Why there is no measurement (error's first line, "missing ...", "skipped").
+    main_delta : float or None
+        Median peak anonymous memory of the main process above its post-warm-up baseline, bytes.
+    tree_peak : float or None
+        Median peak memory of all processes together, bytes.
+    workers : (float, float) or None
+        The workers' memory at the end of the first and of the last timed epoch (medians over
+        rounds), bytes; None without worker processes.
+    """
+
+    name: str
+    peer: bool
+    versions: dict[str, str]
+    rate: float | None = None
+    ttfb: float | None = None
+    error: str | None = None
+    main_delta: float | None = None
+    tree_peak: float | None = None
+    workers: tuple[float, float] | None = None
+
+
+Rows = list[tuple[Config, Outcome]]
+
+
+@dataclass(frozen=True)
+class Table:
+    """One workload's rows, in run order, and the timed epochs each run had."""
+
+    workload: Workload
+    rows: Rows
+    epochs: int
+
+
+def _number(value: float) -> str:
+    """Three significant digits, with k/M suffixes for large values."""
+    for scale, suffix in ((1e6, "M"), (1e3, "k")):
+        if value >= scale:
+            return f"{value / scale:.3g}{suffix}"
+    return f"{value:.3g}"
+
+
+def _seconds(value: float) -> str:
+    return f"{value * 1e3:.3g} ms" if value < 1 else f"{value:.3g} s"
+
+
+def _mib(value: float) -> str:
+    return f"{value / MIB:.0f} MiB"
+
+
+def _memory_cells(workload: Workload, outcome: Outcome) -> list[str]:
+    """Main process's peak above baseline, all processes' peak, workers epoch 1 -> last."""
+    main = _mib(outcome.main_delta or 0.0)
+    if workload.batch_bytes:
+        main += f" ({(outcome.main_delta or 0.0) / workload.batch_bytes:.2f} batches)"
+    workers = (
+        "-"
+        if outcome.workers is None
+        else f"{_mib(outcome.workers[0])} → {_mib(outcome.workers[1])}"
+    )
+    return [main, _mib(outcome.tree_peak or 0.0), workers]
+
+
+def workers_label(config: Config) -> str:
+    """``num_workers`` and how they run, e.g. "2 threads"."""
+    return f"{config.workers} {config.mode}".strip()
+
+
+def _contender(outcome: Outcome) -> str:
+    version = outcome.versions.get("version")
+    if outcome.name == "no loader, 1 core" or not version:
+        return outcome.name
+    return f"{outcome.name} {version}"
+
+
+def _reference(rows: Rows, config: Config, peer: str) -> Outcome | None:
+    """The peer's row to compare ``config`` with: same workers, same dataset label if any."""
+    same = [(c, o) for c, o in rows if o.name == peer and c.workers == config.workers]
+    exact = [o for c, o in same if c.dataset == config.dataset]
+    return exact[0] if exact else (same[0][1] if same else None)
+
+
+def _ratio(rows: Rows, config: Config, outcome: Outcome, peer: str) -> str:
+    if outcome.name != "gluondata":
+        return ""
+    ref = _reference(rows, config, peer)
+    if outcome.rate is None or ref is None or ref.rate is None:
+        return "-"
+    return f"{outcome.rate / ref.rate:.2f}x"
+
+
+def table(result: Table) -> str:
+    """The markdown table of one workload."""
+    workload, rows = result.workload, result.rows
+    peers = list(dict.fromkeys(o.name for _, o in rows if o.peer))
+    head = [
+        "contender",
+        "dataset",
+        "workers",
+        f"{workload.unit} (median)",
+        "time to first batch",
+        "main process: peak above baseline (anon)",
+        "all processes: peak",
+        "workers: epoch 1 → last",
+        *(f"gluondata / {p}" for p in peers),
+    ]
+    intro = f"{result.epochs} timed epochs per run."
+    if workload.note:
+        intro += " " + workload.note
+    lines = [
+        f"### {workload.title}",
+        "",
+        intro,
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
+    for config, outcome in rows:
+        if outcome.error is not None:
+            cells = [f"n/a ({outcome.error})", "-", "-", "-", "-"]
+        else:
+            cells = [
+                _number(outcome.rate or 0.0),
+                _seconds(outcome.ttfb or 0.0),
+                *_memory_cells(workload, outcome),
+            ]
+        ratios = [_ratio(rows, config, outcome, p) for p in peers]
+        row = [_contender(outcome), config.dataset, workers_label(config), *cells, *ratios]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _versions(results: list[Rows]) -> str:
+    """The table of library, Python and numpy versions of each contender."""
+    seen: dict[str, dict[str, str]] = {}
+    for rows in results:
+        for _, outcome in rows:
+            if outcome.versions and outcome.name not in seen:
+                seen[outcome.name] = outcome.versions
+    lines = ["| contender | library | Python | numpy |", "|---|---|---|---|"]
+    for name, v in seen.items():
+        lines.append(
+            f"| {name} | {v.get('library', '')} {v.get('version', '')} "
+            f"| {v.get('python', '')} | {v.get('numpy', '')} |"
+        )
+    return "\n".join(lines)
+
+
+MEMORY_NOTES = [
+    f"- Memory is sampled by a thread of the runner every {INTERVAL_S * 1e3:g} ms during the "
+    "timed epochs, from Linux's /proc (`benchmarks/memory.py`); MiB = 2^20 bytes. File-backed "
+    "pages (a memory-mapped dataset's page cache, the libraries' code) never count.",
+    "- *main process: peak above baseline (anon)*: the highest `RssAnon` (anonymous resident "
+    "memory, no shared and no file-backed pages) of the main process during the timed epochs, "
+    "minus its value right after the warm-up epoch (after a `gc.collect()`). Batches that live "
+    "in shared memory (gluondata's ring, PyTorch's and MXNet's shared tensors) are not in it; "
+    "they are in the next column. Where the table gives it in batches, one batch is the size "
+    "of a batch's arrays as float32.",
+    "- *all processes: peak*: the highest sum over the main process and all its descendants "
+    "(the workers) of `Pss_Anon + Pss_Shmem` from `/proc/PID/smaps_rollup`: anonymous and "
+    "shared memory, a page shared by n processes counted 1/n in each, so a shared ring or "
+    "copy-on-write pages inherited by forked workers count once. An absolute figure: it "
+    "includes each interpreter with its imported libraries.",
+    "- *workers: epoch 1 → last*: that same sum over the worker processes only, at the end of "
+    "the first and of the last timed epoch (taken after the clock stopped, before the epoch's "
+    "iterator is released). PyTorch (default `persistent_workers=False`) starts new workers "
+    'every epoch, so its figures are each epoch\'s fresh workers; "-" where there are no '
+    "worker processes (0 workers, threads).",
+]
+
+
+def render(tables: list[Table], rounds: int) -> str:
+    """The whole RESULTS.md.
+
+    Parameters
+    ----------
+    tables : list of Table
+        Each workload with its rows in run order.
+    rounds : int
+        How many times every configuration was run.
+    """
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "?"
+    parts = [
+        "# Benchmark results",
+        "",
+        "Generated by `python benchmarks/run.py` — do not edit by hand. Workloads and protocol: "
+        "the project's WORKLOADS.md.",
+        "",
+        *(table(t) + "\n" for t in tables),
+        "## How measured",
+        "",
+        f"- Date: {now}. Machine: {os.cpu_count()} CPUs (nproc {affinity}), {_cpu_model()}, "
+        f"{platform.system()} {platform.release()}.",
+        f"- Every configuration runs in a fresh subprocess of its contender's interpreter; the "
+        f"contenders run back to back in one invocation, in the table's order, {rounds} "
+        f"round(s), so they share the same machine state.",
+        "- Protocol: build the loader, one warm-up epoch, then the timed epochs (the number is "
+        "under each table's title); the throughput is the median over all timed epochs (of all "
+        "rounds). An epoch is what the workload's title says; one cut short is released after "
+        "the clock stops. The consumer only reads "
+        "each batch's shapes (no copy). MXNet's clock stops after `mx.nd.waitall()`.",
+        "- Time to first batch: from the start of the loader's construction to the first batch "
+        "of the warm-up epoch (so worker start-up counts, whether a library starts workers in "
+        "its constructor or in `iter()`); median over rounds.",
+        "- Peers get the same per-sample Python code (the user's `__getitem__`, a subclass of "
+        "each library's own `Dataset`). Each gluondata row's ratio is to the peer's row with "
+        "the same number of workers (and the same dataset, where the peer has it). Peers keep "
+        "their defaults: PyTorch's default collate (numpy samples become tensors, stacked with "
+        "`torch.stack` on its intra-op thread pool, one thread per core), MXNet's default "
+        "batchify and engine.",
+        *MEMORY_NOTES,
+        '- gluondata is imported from this working tree. The "no loader, 1 core" row is a bare '
+        "numpy loop over single samples (in the workload's order: shuffled or not), stacked "
+        "into batches with numpy.",
+        "- Shared machines are noisy: compare ratios within one run, never absolute figures "
+        "across runs.",
+        "",
+        _versions([t.rows for t in tables]),
+        "",
+    ]
+    return "\n".join(parts)

@@ -1,0 +1,211 @@
+"""Run the benchmark workloads for gluondata and its peers; write benchmarks/RESULTS.md.
+
+Usage: ``python benchmarks/run.py [--workloads w1 w2 w5] [--epochs N] [--rounds 1] [--skip-peers]``
+(default: every workload, each with its own number of timed epochs).
+Peers run with the virtualenvs made by ``benchmarks/setup_peers.sh``; a missing one is noted in
+the table. A workload is one module (like ``w1.py``) defining a ``harness.Workload``, plus one
+``run_<key>`` function in each runner.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import report
+import w1
+import w2
+import w5
+from harness import Config, Result, Workload
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+DATA = HERE / "data"
+WORKLOADS: dict[str, Workload] = {w.key: w for w in (w1.WORKLOAD, w2.WORKLOAD, w5.WORKLOAD)}
+
+
+@dataclass(frozen=True)
+class Contender:
+    """A runner script and the interpreter that runs it."""
+
+    name: str
+    python: Path
+    script: Path
+    peer: bool = False
+
+
+CONTENDERS: dict[str, Contender] = {
+    "numpy": Contender("no loader, 1 core", Path(sys.executable), HERE / "numpy_runner.py"),
+    "gluondata": Contender("gluondata", Path(sys.executable), HERE / "gluondata_runner.py"),
+    "torch": Contender(
+        "PyTorch",
+        HERE / ".venv-torch" / "bin" / "python",
+        HERE / "peers" / "torch_runner.py",
+        peer=True,
+    ),
+    "mxnet": Contender(
+        "MXNet",
+        HERE / ".venv-mxnet" / "bin" / "python",
+        HERE / "peers" / "mxnet_runner.py",
+        peer=True,
+    ),
+}
+
+
+def run_once(key: str, workload: Workload, config: Config, epochs: int, timeout: float) -> Result:
+    """Run one configuration in a fresh subprocess; return its JSON result or ``{"error": ...}``.
+
+    The runner gets its own process group; whatever is left of it afterwards (workers of a run
+    that timed out, or that outlived their loader) is killed, so it cannot slow the next run.
+    """
+    contender = CONTENDERS[key]
+    cmd = [
+        str(contender.python),
+        str(contender.script),
+        "--workload",
+        workload.key,
+        "--workers",
+        str(config.workers),
+        "--epochs",
+        str(epochs),
+        "--data",
+        str(DATA / workload.key),
+        *config.args,
+    ]
+    env = dict(os.environ)
+    if key == "gluondata":
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:g} s"}
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    try:
+        return json.loads(out.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        lines = err.strip().splitlines()
+        return {"error": lines[-1] if lines else f"exit status {proc.returncode}"}
+
+
+def summarize(key: str, workload: Workload, results: list[Result]) -> report.Outcome:
+    """Reduce one configuration's results over the rounds to medians."""
+    contender = CONTENDERS[key]
+    versions = {
+        k: results[0][k] for k in ("library", "version", "python", "numpy") if k in results[0]
+    }
+    errors = [r["error"] for r in results if "error" in r]
+    if errors:
+        return report.Outcome(contender.name, contender.peer, versions, error=errors[0])
+    rates = [r["samples"] * workload.per_sample / t for r in results for t in r["epoch_s"]]
+    ttfb = statistics.median(r["ttfb_s"] for r in results)
+    workers = [
+        (r["workers"][0], r["workers"][-1])
+        for r in results
+        if r["workers"] and None not in (r["workers"][0], r["workers"][-1])
+    ]
+    return report.Outcome(
+        contender.name,
+        contender.peer,
+        versions,
+        rate=statistics.median(rates),
+        ttfb=ttfb,
+        main_delta=statistics.median(r["main_delta"] for r in results),
+        tree_peak=statistics.median(r["tree_peak"] for r in results),
+        workers=(statistics.median(w[0] for w in workers), statistics.median(w[1] for w in workers))
+        if workers
+        else None,
+    )
+
+
+def run_workload(
+    workload: Workload, epochs: int, rounds: int, timeout: float, skip_peers: bool
+) -> report.Rows:
+    """Make the data, run every configuration ``rounds`` times, and summarize each."""
+    workload.make_data(DATA / workload.key)
+    unavailable: dict[str, str] = {}
+    for key in dict.fromkeys(c.contender for c in workload.configs):
+        contender = CONTENDERS[key]
+        if contender.peer and skip_peers:
+            unavailable[key] = "skipped"
+        elif not contender.python.exists():
+            unavailable[key] = "missing: run benchmarks/setup_peers.sh"
+            print(f"note: {contender.python} not found; {contender.name} marked missing")
+    results: dict[int, list[Result]] = {i: [] for i in range(len(workload.configs))}
+    for r in range(rounds):
+        for i, config in enumerate(workload.configs):
+            if config.contender in unavailable:
+                continue
+            result = run_once(config.contender, workload, config, epochs, timeout)
+            results[i].append(result)
+            summary = result.get("error") or (
+                f"{statistics.median(result['epoch_s']):.3f} s/epoch, "
+                f"first batch {result['ttfb_s'] * 1e3:.1f} ms, "
+                f"main +{result['main_delta'] / 2**20:.0f} MiB, "
+                f"all {result['tree_peak'] / 2**20:.0f} MiB"
+            )
+            print(
+                f"[{workload.key} round {r + 1}/{rounds}] {config.contender} {config.dataset}, "
+                f"{report.workers_label(config)}: {summary}",
+                flush=True,
+            )
+    rows = []
+    for i, config in enumerate(workload.configs):
+        contender = CONTENDERS[config.contender]
+        if config.contender in unavailable:
+            outcome = report.Outcome(
+                contender.name, contender.peer, {}, error=unavailable[config.contender]
+            )
+        else:
+            outcome = summarize(config.contender, workload, results[i])
+        rows.append((config, outcome))
+    return rows
+
+
+def main() -> None:
+    """Parse the command line, run the workloads, write RESULTS.md."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--workloads", nargs="+", choices=sorted(WORKLOADS), default=sorted(WORKLOADS)
+    )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="timed epochs per run (3-5; default: each workload's own)",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="runs of every configuration")
+    parser.add_argument("--timeout", type=float, default=120, help="seconds per run")
+    parser.add_argument("--skip-peers", action="store_true", help="run gluondata only")
+    parser.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
+    args = parser.parse_args()
+    tables = []
+    for key in args.workloads:
+        workload = WORKLOADS[key]
+        epochs = args.epochs or workload.epochs
+        rows = run_workload(workload, epochs, args.rounds, args.timeout, args.skip_peers)
+        tables.append(report.Table(workload, rows, epochs))
+    args.output.write_text(report.render(tables, args.rounds))
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()

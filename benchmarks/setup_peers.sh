@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Create the peer virtualenvs used by benchmarks/run.py:
+#   benchmarks/.venv-torch  - PyTorch 2.13 CPU (local wheel, pinned exactly so pip never pulls CUDA)
+#   benchmarks/.venv-mxnet  - MXNet 1.9.1 (needs numpy<1.24 on Python 3.11)
+# Both also get psutil, which the runners use to sample memory.
+# Idempotent: a venv that exists and imports its packages is left alone; one that lacks a package
+# gets it installed (pip keeps what is already satisfied). Delete a broken venv to remake it.
+#
+# What MXNet 1.9.1 needs on Python 3.11 (Debian 12), found when this was written:
+# - numpy<1.24: MXNet uses aliases (np.bool, ...) that numpy 1.24 removed.
+# - libmxnet.so bundles libgfortran.so.3 and libopenblas, but links the system's libquadmath.so.0
+#   and libgomp.so.1 (Debian packages libquadmath0, libgomp1); they are installed below if absent.
+#   On the machine this was written on both were already present, so nothing else was needed.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+PYTHON="${PYTHON:-python3}"
+
+# make_venv DIR IMPORT_CHECK PIP_ARGS...
+make_venv() {
+    local dir="$1" check="$2"
+    shift 2
+    if [[ -x "$dir/bin/python" ]] && "$dir/bin/python" -c "$check" >/dev/null 2>&1; then
+        echo "ok: $dir already set up"
+        return
+    fi
+    if [[ -x "$dir/bin/python" ]]; then
+        # e.g. a package added here since the venv was made (psutil): install into it
+        echo "updating $dir"
+    else
+        echo "setting up $dir"
+        "$PYTHON" -m venv "$dir"
+    fi
+    "$dir/bin/python" -m pip install --quiet "$@"
+    "$dir/bin/python" -c "$check"
+}
+
+make_venv "$HERE/.venv-torch" "import psutil, torch; print('torch', torch.__version__)" \
+    torch==2.13.0 numpy psutil
+
+# ensure_system_lib SONAME DEBIAN_PACKAGE
+ensure_system_lib() {
+    if ! ldconfig -p | grep "$1" >/dev/null; then
+        echo "installing $2 (provides $1, needed by libmxnet.so)"
+        apt-get update -qq && apt-get install -y -qq "$2"
+    fi
+}
+
+ensure_system_lib libquadmath.so.0 libquadmath0
+ensure_system_lib libgomp.so.1 libgomp1
+
+make_venv "$HERE/.venv-mxnet" "import psutil, mxnet; print('mxnet', mxnet.__version__)" \
+    mxnet==1.9.1 'numpy<1.24' 'opencv-python-headless<4.9' psutil
