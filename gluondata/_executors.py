@@ -101,6 +101,7 @@ class _ThreadFuture(concurrent.futures.Future):
     """A future that remembers which worker thread runs it."""
 
     worker_id: int | None = None
+    thread: int | None = None
 
     def result(self, timeout: float | None = None) -> TaskResult:
         try:
@@ -143,7 +144,7 @@ class ThreadExecutor:
             queue.SimpleQueue()
         )
         self._lock = threading.Lock()
-        self._retiring = 0
+        self._retired: set[int] = set()
         self._live_threads = 0
         self._closed = False
         for worker_id in range(num_workers):
@@ -170,6 +171,7 @@ class ThreadExecutor:
             if not future.set_running_or_notify_cancel():
                 continue
             future.worker_id = worker_id
+            future.thread = threading.get_ident()
             try:
                 if init_error is not None:
                     raise init_error
@@ -179,8 +181,8 @@ class ThreadExecutor:
             finally:
                 del future, item
             with self._lock:
-                if self._retiring:
-                    self._retiring -= 1
+                if threading.get_ident() in self._retired:
+                    self._retired.discard(threading.get_ident())
                     self._live_threads -= 1
                     return
 
@@ -205,13 +207,15 @@ class ThreadExecutor:
         return "a worker thread" if worker_id is None else f"worker thread {worker_id}"
 
     def replace_worker(self, pending: PendingTasks) -> None:
-        """Start a thread to stand in for the one stuck (in ``pending`` or before it).
+        """Start a thread to stand in for the one stuck in ``pending``.
 
-        The thread count returns to ``num_workers`` when a thread next finishes a task.
+        The stuck thread exits when its batch finally returns. If ``pending``
+        never started (the threads are all stuck elsewhere), a thread is added.
         """
-        worker_id = getattr(pending, "worker_id", None)
+        worker_id, thread = getattr(pending, "worker_id", None), getattr(pending, "thread", None)
         with self._lock:
-            self._retiring += 1
+            if thread is not None:
+                self._retired.add(thread)
             if worker_id is None:
                 worker_id = self._live_threads
         self._start(worker_id)

@@ -111,11 +111,11 @@ def run_batch(job: BatchJob, task: BatchTask) -> Any:
     )
     with rng_scope:
         samples = _fetch(job, task)
-    try:
-        return job.batchify_fn(samples)
-    except Exception as exc:
-        _add_note(exc, f"gluondata: raised by batchify_fn on {task.describe()}")
-        raise
+        try:
+            return job.batchify_fn(samples)
+        except Exception as exc:
+            _add_note(exc, f"gluondata: raised by batchify_fn on {task.describe()}")
+            raise
 
 
 def _fetch(job: BatchJob, task: BatchTask) -> Any:
@@ -133,10 +133,12 @@ def _fetch(job: BatchJob, task: BatchTask) -> Any:
     samples = []
     seed, epoch = job.seed, task.epoch
     indices = task.indices.tolist() if isinstance(task.indices, np.ndarray) else task.indices
+    random_key = getattr(dataset, "random_key", None)
     previous_key = set_sample_key(None)
     try:
         for index in indices:
-            set_sample_key(SampleKey(seed, epoch, index))
+            key = index if random_key is None else random_key(index)
+            set_sample_key(SampleKey(seed, epoch, key))
             samples.append(dataset[index])
     except Exception as exc:
         _add_note(exc, f"gluondata: raised while loading dataset index {index}, {task.describe()}")

@@ -68,6 +68,8 @@ class DataLoader:
     in_order : bool, default True
         Yield batches in sampler order; with False, a batch is yielded as
         soon as it is ready (the same batches, in the order they finish).
+    pin_device_id, auto_reload, try_nopython
+        Accepted so that Gluon code runs unchanged; they do nothing here.
     """
 
     def __init__(
@@ -90,6 +92,9 @@ class DataLoader:
         shm_budget: int | None = None,
         max_worker_restarts: int = 3,
         in_order: bool = True,
+        pin_device_id: int = 0,
+        auto_reload: bool = False,
+        try_nopython: bool | None = None,
     ) -> None:
         if not timeout > 0:
             raise ValueError(f"timeout must be positive, given {timeout}")
@@ -151,6 +156,17 @@ class DataLoader:
 
     def __len__(self) -> int:
         return len(self._batch_sampler)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Make the next iteration epoch ``epoch`` (to resume a run).
+
+        The order of a seeded shuffle and every per-sample random draw then
+        repeat those of that epoch. A rollover carry is not restored.
+        """
+        self._epoch = int(epoch)
+        set_epoch = getattr(self._batch_sampler, "set_epoch", None)
+        if set_epoch is not None:
+            set_epoch(epoch)
 
     def __iter__(self) -> Iterator[Any]:
         epoch = self._epoch

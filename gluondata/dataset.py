@@ -36,6 +36,15 @@ class Dataset:
         for i in range(len(self)):
             yield self[i]
 
+    def random_key(self, idx: int) -> int:
+        """The index that keys sample ``idx``'s randomness (see :mod:`gluondata.random`).
+
+        The sample's own index, except in datasets that pick samples of another
+        (``shard``, ``take``, ``filter``, ``sample``): there, the index in the
+        dataset they pick from, so that shards do not repeat each other's draws.
+        """
+        return idx
+
     def __repr__(self) -> str:
         try:
             size = f"len={len(self)}"
@@ -126,9 +135,8 @@ class SimpleDataset(Dataset):
     def __getitem__(self, idx: int) -> Any:
         return self._data[idx]
 
-    def __getitems__(self, indices: Sequence[int]) -> SampleColumns:
-        positions = _positions(indices, len(self))
-        return SampleColumns([_take(self._data, positions)], as_tuple=False)
+    def __getitems__(self, indices: Sequence[int]) -> Any:
+        return _column_batch([_take(self._data, _positions(indices, len(self)))])
 
     def __repr__(self) -> str:
         return f"SimpleDataset({_describe(self._data)})"
@@ -163,10 +171,9 @@ class ArrayDataset(Dataset):
             return self._arrays[0][idx]
         return tuple(a[idx] for a in self._arrays)
 
-    def __getitems__(self, indices: Sequence[int]) -> SampleColumns:
+    def __getitems__(self, indices: Sequence[int]) -> Any:
         positions = _positions(indices, self._length)
-        columns = [_take(a, positions) for a in self._arrays]
-        return SampleColumns(columns, as_tuple=len(columns) > 1)
+        return _column_batch([_take(a, positions) for a in self._arrays])
 
     def __repr__(self) -> str:
         fields = ", ".join(_describe(a) for a in self._arrays)
@@ -188,6 +195,9 @@ class _LazyTransformDataset(Dataset):
         if isinstance(item, tuple):
             return self._fn(*item)
         return self._fn(item)
+
+    def random_key(self, idx: int) -> int:
+        return _random_key(self._data, idx)
 
     def __repr__(self) -> str:
         return f"{self._data!r}.transform({_name(self._fn)})"
@@ -221,6 +231,9 @@ class _SampledDataset(Dataset):
     def __getitem__(self, idx: int) -> Any:
         return self._data[int(self._indices[idx])]
 
+    def random_key(self, idx: int) -> int:
+        return _random_key(self._data, int(self._indices[idx]))
+
     def __repr__(self) -> str:
         return f"{self._data!r}.sample(len={len(self)})"
 
@@ -252,6 +265,17 @@ def _take(array: Sequence[Any], positions: np.ndarray) -> Any:
     return items
 
 
+def _column_batch(columns: list[Any]) -> Any:
+    """The samples of a batch from their columns: columnar, unless it is one list.
+
+    A single column that is not a numpy array is returned as the plain list of
+    samples, so that batchify functions see its tuples as tuples.
+    """
+    if len(columns) == 1 and not isinstance(columns[0], np.ndarray):
+        return columns[0]
+    return SampleColumns(columns, as_tuple=len(columns) > 1)
+
+
 def _positions(indices: Sequence[int], length: int) -> np.ndarray:
     """``indices`` as an intp array, each checked to be a valid index for ``length`` items."""
     positions = np.asarray(indices, dtype=np.intp)
@@ -267,6 +291,11 @@ def _take_rows(array: np.ndarray, positions: np.ndarray) -> np.ndarray:
     """``array[positions]`` (checked positions) written straight into a batch buffer."""
     out = empty((len(positions), *array.shape[1:]), array.dtype)
     return np.take(array, positions, axis=0, out=out, mode="wrap")
+
+
+def _random_key(dataset: Any, idx: int) -> int:
+    key = getattr(dataset, "random_key", None)
+    return idx if key is None else key(idx)
 
 
 def _describe(array: Any) -> str:

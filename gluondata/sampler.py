@@ -209,6 +209,12 @@ class BatchSampler(Sampler):
         """The sampler whose indices are grouped."""
         return self._sampler
 
+    def set_epoch(self, epoch: int) -> None:
+        """Pass ``epoch`` on to the sampler, if it has epochs (a RandomSampler does)."""
+        set_epoch = getattr(self._sampler, "set_epoch", None)
+        if set_epoch is not None:
+            set_epoch(epoch)
+
     def __iter__(self) -> Iterator[list[int]]:
         for batch in self.index_batches():
             yield batch.tolist() if isinstance(batch, np.ndarray) else batch
@@ -229,6 +235,8 @@ class BatchSampler(Sampler):
                 else self._prev + stream
             )
         self._prev = []
+        if isinstance(stream, np.ndarray):
+            stream.flags.writeable = False  # batches are views: a dataset must not write them
         full = len(stream) - len(stream) % self._batch_size
         for start in range(0, full, self._batch_size):
             yield stream[start : start + self._batch_size]

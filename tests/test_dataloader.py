@@ -1,5 +1,6 @@
 """DataLoader: validation, order, executors, errors, timeouts, determinism."""
 
+import contextlib
 import random
 import threading
 import time
@@ -337,3 +338,85 @@ def test_generator_calls_within_one_sample_continue_one_stream():
         assert gdrandom.generator().random() == first
     with gdrandom.sample_context(1, 1, 5):
         assert gdrandom.generator().random() != first
+
+
+class SleepsOnceAt4(Numbers):
+    def __init__(self, marker, n=8):
+        super().__init__(n)
+        self.marker = marker
+
+    def __getitem__(self, idx):
+        if idx == 4 and not self.marker.exists():
+            self.marker.touch()
+            time.sleep(3)
+        return super().__getitem__(idx)
+
+
+def test_after_a_thread_timeout_the_next_epoch_runs_on_the_stand_in(tmp_path):
+    loader = DataLoader(
+        SleepsOnceAt4(tmp_path / "slept"), 2, num_workers=1, thread_pool=True, timeout=0.5
+    )
+    with pytest.raises(TimeoutError):
+        list(loader)
+    start = time.monotonic()
+    assert [b[1].tolist() for b in loader] == [[0, 1], [2, 3], [4, 5], [6, 7]]
+    assert time.monotonic() - start < 2
+    loader.close()
+
+
+def test_group_and_stack_see_tuples_from_a_simple_dataset():
+    from gluondata.batchify import AsList, Group, Stack
+
+    data = SimpleDataset([(1, "a"), (2, "b"), (3, "c")])
+    numbers, names = next(iter(DataLoader(data, 3, batchify_fn=Group(Stack(), AsList()))))
+    assert numbers.tolist() == [1, 2, 3] and names == ["a", "b", "c"]
+
+
+class Draws(Dataset):
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, idx):
+        return gdrandom.generator().random()
+
+
+def test_shards_do_not_repeat_each_others_random_draws():
+    shards = [np.concatenate(list(DataLoader(Draws().shard(2, k), 4, seed=3))) for k in (0, 1)]
+    assert not np.array_equal(shards[0], shards[1])
+    whole = np.concatenate(list(DataLoader(Draws(), 8, seed=3)))
+    assert np.array_equal(np.concatenate(shards), whole)
+
+
+def test_a_getitems_cannot_corrupt_the_sampler():
+    from gluondata import FilterSampler
+
+    class Scribbles(Numbers):
+        def __getitems__(self, indices):
+            with contextlib.suppress(ValueError):  # read-only: the write is refused
+                indices[0] = 0
+            return [self[i] for i in indices]
+
+    sampler = FilterSampler(lambda s: s[1] % 2 == 0, Numbers(10))
+    batches = [b[1].tolist() for b in DataLoader(Scribbles(10), sampler=sampler, batch_size=5)]
+    assert batches == [[0, 2, 4, 6, 8]]
+    assert list(sampler) == [0, 2, 4, 6, 8]
+
+
+def test_random_draws_in_batchify_are_seeded_too():
+    def mixup(samples):
+        return np.random.rand()
+
+    draws = [list(DataLoader(Numbers(6), 2, batchify_fn=mixup, seed=0)) for _ in range(2)]
+    assert draws[0] == draws[1] and len(set(draws[0])) == 3
+
+
+def test_set_epoch_repeats_an_epochs_order_and_draws():
+    loader = DataLoader(Noisy(12), batch_size=4, shuffle=True, seed=5)
+    epochs = [[b[2].tolist() for b in loader] for _ in range(3)]
+    loader.set_epoch(1)
+    assert [b[2].tolist() for b in loader] == epochs[1]
+
+
+def test_gluon_only_arguments_are_accepted():
+    loader = DataLoader(Numbers(4), 2, pin_device_id=1, auto_reload=True, try_nopython=False)
+    assert len(list(loader)) == 2
