@@ -1,4 +1,10 @@
-"""``gluondata demo``: segmentation-style loading from ``.npy`` image/mask pairs."""
+"""``gluondata demo``: segmentation-style loading from ``.npy`` image/mask pairs.
+
+It makes a small dataset in the layout of ``vision.SegmentationDataset``
+(``training/imgs/NAME.npy``, ``training/masks/NAME-mask.npy``), then loads it
+with a joint random flip, a normalisation callable, shuffling, rollover and
+worker processes, and reports samples per second.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +16,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from . import random as gdrandom
 from .dataloader import DataLoader
-from .dataset import Dataset
+from .vision import SegmentationDataset
+from .vision.transforms import joint
 
-__all__ = ["NpyPairDataset", "make_npy_pairs", "run_demo"]
+__all__ = ["make_npy_pairs", "normalize", "run_demo"]
 
 MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32).reshape(3, 1, 1)
 STD = np.array([0.229, 0.224, 0.225], dtype=np.float32).reshape(3, 1, 1)
@@ -42,54 +48,9 @@ def make_npy_pairs(root: Path, count: int, size: int, seed: int = 0) -> Path:
     return root / "training"
 
 
-class NpyPairDataset(Dataset):
-    """Image/mask pairs stored as ``imgs/NAME.npy`` and ``masks/NAME-mask.npy``.
-
-    Parameters
-    ----------
-    folder : path
-        A folder with ``imgs`` and ``masks`` subfolders.
-    transform : callable, optional
-        Called as ``transform(img, mask)``; returns the pair to use.
-    """
-
-    def __init__(self, folder: str | os.PathLike, transform=None) -> None:
-        folder = Path(folder)
-        names = sorted(p.stem for p in (folder / "imgs").glob("*.npy"))
-        self._imgs = np.array([str(folder / "imgs" / f"{n}.npy") for n in names])
-        self._masks = np.array([str(folder / "masks" / f"{n}-mask.npy") for n in names])
-        self._transform = transform
-
-    def __len__(self) -> int:
-        return len(self._imgs)
-
-    def __getitem__(self, idx: int):
-        img = np.load(self._imgs[idx], allow_pickle=False)
-        mask = np.load(self._masks[idx], allow_pickle=False)
-        if img.shape[1:] != mask.shape:
-            raise ValueError(
-                f"mask {self._masks[idx]} has shape {mask.shape}, "
-                f"image {self._imgs[idx]} has {img.shape} (index {idx})"
-            )
-        if self._transform is not None:
-            return self._transform(img, mask)
-        return img, mask
-
-
-def joint_random_flip(img: np.ndarray, mask: np.ndarray):
-    """Flip image and mask left-right together, with probability 1/2."""
-    if gdrandom.generator().random() < 0.5:
-        img, mask = img[:, :, ::-1], mask[:, ::-1]
-    return img, mask
-
-
-def normalize(img: np.ndarray, mask: np.ndarray):
-    """ImageNet mean/std normalisation of the image; the mask becomes float32."""
-    return (img - MEAN) / STD, mask.astype(np.float32)
-
-
-def _augment(img: np.ndarray, mask: np.ndarray):
-    return normalize(*joint_random_flip(img, mask))
+def normalize(img: np.ndarray) -> np.ndarray:
+    """ImageNet mean/std normalisation of a CHW float image."""
+    return (img - MEAN) / STD
 
 
 def run_demo(
@@ -105,7 +66,13 @@ def run_demo(
         workers = min(2, os.cpu_count() or 1)
     with tempfile.TemporaryDirectory(prefix="gluondata-demo-") as tmp:
         folder = make_npy_pairs(Path(tmp), samples, size, seed)
-        dataset = NpyPairDataset(folder, transform=_augment)
+        dataset = SegmentationDataset(
+            tmp,
+            mode="train",
+            transform=joint.RandomFlipLeftRight(),
+            norm=normalize,
+            mask_dtype=np.float32,
+        )
         loader = DataLoader(
             dataset,
             batch_size=batch_size,
