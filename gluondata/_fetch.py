@@ -20,6 +20,7 @@ __all__ = [
     "BatchTask",
     "Outcome",
     "TaskResult",
+    "add_note",
     "portable_error",
     "run_batch",
     "run_tasks",
@@ -90,7 +91,7 @@ def portable_error(exc: Exception) -> Exception:
         pickle.loads(pickle.dumps(exc))
     except Exception:
         exc = RuntimeError(f"{type(exc).__module__}.{type(exc).__qualname__}: {exc}")
-    _add_note(exc, f"gluondata: traceback in worker process {os.getpid()}:\n{text}")
+    add_note(exc, f"gluondata: traceback in worker process {os.getpid()}:\n{text}")
     return exc
 
 
@@ -114,7 +115,7 @@ def run_batch(job: BatchJob, task: BatchTask) -> Any:
         try:
             return job.batchify_fn(samples)
         except Exception as exc:
-            _add_note(exc, f"gluondata: raised by batchify_fn on {task.describe()}")
+            add_note(exc, f"gluondata: raised by batchify_fn on {task.describe()}")
             raise
 
 
@@ -126,7 +127,7 @@ def _fetch(job: BatchJob, task: BatchTask) -> Any:
         try:
             return getitems(task.indices)
         except Exception as exc:
-            _add_note(exc, f"gluondata: raised by __getitems__ on {task.describe()}")
+            add_note(exc, f"gluondata: raised by __getitems__ on {task.describe()}")
             raise
         finally:
             set_sample_key(previous_key)
@@ -141,14 +142,14 @@ def _fetch(job: BatchJob, task: BatchTask) -> Any:
             set_sample_key(SampleKey(seed, epoch, key))
             samples.append(dataset[index])
     except Exception as exc:
-        _add_note(exc, f"gluondata: raised while loading dataset index {index}, {task.describe()}")
+        add_note(exc, f"gluondata: raised while loading dataset index {index}, {task.describe()}")
         raise
     finally:
         set_sample_key(previous_key)
     return samples
 
 
-def _add_note(exc: BaseException, note: str) -> None:
+def add_note(exc: BaseException, note: str) -> None:
     """Attach ``note`` to ``exc`` (shown under its traceback from Python 3.11)."""
     if hasattr(exc, "add_note"):
         exc.add_note(note)

@@ -16,6 +16,7 @@ import numpy as np
 
 from ._alloc import empty
 from ._columns import SampleColumns
+from ._fetch import add_note
 from .random import indexed
 from .recordio import MXIndexedRecordIO
 from .sampler import FilterSampler, Sampler, SequentialSampler
@@ -65,7 +66,8 @@ class Dataset:
             Apply ``fn`` on every access (random transforms draw anew), or
             apply it once to every sample now and keep the results.
         """
-        transformed = _LazyTransformDataset(self, fn)
+        batched = hasattr(self, "__getitems__")
+        transformed = (_BatchedTransformDataset if batched else _LazyTransformDataset)(self, fn)
         if lazy:
             return transformed
         return SimpleDataset([transformed[i] for i in range(len(transformed))])
@@ -191,7 +193,9 @@ class _LazyTransformDataset(Dataset):
         return len(self._data)
 
     def __getitem__(self, idx: int) -> Any:
-        item = self._data[idx]
+        return self._apply(self._data[idx])
+
+    def _apply(self, item: Any) -> Any:
         if isinstance(item, tuple):
             return self._fn(*item)
         return self._fn(item)
@@ -201,6 +205,25 @@ class _LazyTransformDataset(Dataset):
 
     def __repr__(self) -> str:
         return f"{self._data!r}.transform({_name(self._fn)})"
+
+
+class _BatchedTransformDataset(_LazyTransformDataset):
+    """A transformed dataset over one with a batched fetch, which it keeps.
+
+    The source's samples are fetched together; ``fn`` then runs on each, under
+    the sample's own random key, and an error names the sample's index.
+    """
+
+    def __getitems__(self, indices: Sequence[int]) -> list[Any]:
+        samples = []
+        for idx, item in zip(indices, self._data.__getitems__(indices), strict=True):
+            try:
+                with indexed(self.random_key(int(idx))):
+                    samples.append(self._apply(item))
+            except Exception as exc:
+                add_note(exc, f"gluondata: raised by a transform on dataset index {idx}")
+                raise
+        return samples
 
 
 class _TransformFirstClosure:

@@ -150,3 +150,42 @@ def test_getitems_survives_sampling_and_matches_getitem():
 def test_simple_dataset_over_array_has_a_batched_fetch():
     ds = SimpleDataset(np.arange(10) * 2)
     assert ds.__getitems__([1, 5]).columns[0].tolist() == [2, 10]
+
+
+def test_transform_keeps_the_batched_fetch_and_its_results():
+    from gluondata import DataLoader
+    from gluondata import random as gdrandom
+
+    def jitter(x, y):
+        return x + gdrandom.generator().random(), y
+
+    x, y = np.arange(20.0), np.arange(20)
+    batched = ArrayDataset(x, y).transform(jitter)
+    assert hasattr(batched, "__getitems__")
+
+    class PerSample(Dataset):
+        def __len__(self):
+            return 20
+
+        def __getitem__(self, idx):
+            return x[idx], y[idx]
+
+    per_sample = PerSample().transform(jitter)
+    assert not hasattr(per_sample, "__getitems__")
+    a = [b[0].tolist() for b in DataLoader(batched, 5, shuffle=True, seed=2)]
+    b = [b[0].tolist() for b in DataLoader(per_sample, 5, shuffle=True, seed=2)]
+    assert a == b
+
+
+def test_an_error_in_a_batched_transform_names_the_index():
+    from gluondata import DataLoader
+
+    def picky(x):
+        if x == 7:
+            raise ValueError("seven")
+        return x
+
+    loader = DataLoader(SimpleDataset(np.arange(10)).transform(picky), batch_size=5)
+    with pytest.raises(ValueError, match="seven") as info:
+        list(loader)
+    assert "dataset index 7" in " ".join(info.value.__notes__)
