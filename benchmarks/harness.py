@@ -53,6 +53,26 @@ class Config:
 
 
 @dataclass(frozen=True)
+class Target:
+    """A goal read off a workload's table: ``row``'s throughput ≥ ``factor`` x ``reference``'s.
+
+    Attributes
+    ----------
+    text : str
+        The goal as shown under the table.
+    row, reference : Config
+        The two rows compared (both must be in the workload's ``configs``).
+    factor : float
+        The ratio to reach.
+    """
+
+    text: str
+    row: Config
+    reference: Config
+    factor: float
+
+
+@dataclass(frozen=True)
 class Workload:
     """A workload as the driver sees it.
 
@@ -76,6 +96,11 @@ class Workload:
         Bytes of one batch; when set, the table also gives memory in batches.
     note : str
         A sentence printed under the table's title (e.g. a target to read the table against).
+    targets : tuple of Target
+        Goals checked under the table.
+    extra : callable, optional
+        Measures something outside the loader protocol on the workload's data directory after the
+        rows have run; returns markdown printed under the table.
     """
 
     key: str
@@ -87,6 +112,8 @@ class Workload:
     epochs: int = 5
     batch_bytes: int = 0
     note: str = ""
+    targets: tuple[Target, ...] = ()
+    extra: Callable[[Path], str] | None = None
 
 
 def parse_args(

@@ -1,7 +1,7 @@
 """The "no loader, 1 core" baseline: a bare numpy loop, with the same CLI as the other runners.
 
-Usage: ``numpy_runner.py --workload w1|w2|w5 --workers 0 --epochs E --data DIR``; prints one JSON
-line.
+Usage: ``numpy_runner.py --workload w1|w2|w3|w4|w5 --workers 0 --epochs E --data DIR``; prints
+one JSON line.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import harness
 import numpy as np
 import w1
 import w2
+import w3
+import w4
 import w5
 
 
@@ -91,6 +93,24 @@ def run_w2(args: argparse.Namespace) -> harness.Result:
 
 
 @_single_thread
+def run_w3(args: argparse.Namespace) -> harness.Result:
+    """Measure the bare loop over W3's images, shuffled."""
+    dataset = w3.FolderSamples(args.data)
+    return harness.measure(
+        lambda: SampleLoop(dataset, w3.BATCH_SIZE, shuffle=True), args.epochs, w3.EPOCH_BATCHES
+    )
+
+
+@_single_thread
+def run_w4(args: argparse.Namespace) -> harness.Result:
+    """Measure the bare loop over W4's records, shuffled."""
+    dataset = w4.RecordSamples(w4.rec_path(args.data))
+    return harness.measure(
+        lambda: SampleLoop(dataset, w3.BATCH_SIZE, shuffle=True), args.epochs, w3.EPOCH_BATCHES
+    )
+
+
+@_single_thread
 def run_w5(args: argparse.Namespace) -> harness.Result:
     """Measure the bare loop over W5's pairs, shuffled."""
     dataset = w5.PairSamples(args.data)
@@ -100,4 +120,8 @@ def run_w5(args: argparse.Namespace) -> harness.Result:
 
 
 if __name__ == "__main__":
-    harness.main({"w1": run_w1, "w2": run_w2, "w5": run_w5}, "numpy", np.__version__)
+    harness.main(
+        {"w1": run_w1, "w2": run_w2, "w3": run_w3, "w4": run_w4, "w5": run_w5},
+        "numpy",
+        np.__version__,
+    )

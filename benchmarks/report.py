@@ -7,7 +7,7 @@ import platform
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from harness import Config, Workload
+from harness import Config, Target, Workload
 from memory import INTERVAL_S
 
 MIB = 2**20
@@ -56,11 +56,12 @@ Rows = list[tuple[Config, Outcome]]
 
 @dataclass(frozen=True)
 class Table:
-    """One workload's rows, in run order, and the timed epochs each run had."""
+    """One workload's rows, in run order, the timed epochs each run had, and its extra section."""
 
     workload: Workload
     rows: Rows
     epochs: int
+    extra: str = ""
 
 
 def _number(value: float) -> str:
@@ -158,7 +159,22 @@ def table(result: Table) -> str:
         ratios = [_ratio(rows, config, outcome, p) for p in peers]
         row = [_contender(outcome), config.dataset, workers_label(config), *cells, *ratios]
         lines.append("| " + " | ".join(row) + " |")
+    if workload.targets:
+        lines += ["", *(_target(rows, t) for t in workload.targets)]
+    if result.extra:
+        lines += ["", result.extra]
     return "\n".join(lines)
+
+
+def _target(rows: Rows, target: Target) -> str:
+    """One bullet: the goal, the ratio reached in this run, and whether it is met."""
+    rates = {config: outcome.rate for config, outcome in rows}
+    row, ref = rates.get(target.row), rates.get(target.reference)
+    if row is None or ref is None:
+        return f"- {target.text}: not measured"
+    ratio = row / ref
+    verdict = "met" if ratio >= target.factor else "**not met**"
+    return f"- {target.text}: {ratio:.2f}x ({_number(row)} / {_number(ref)}), {verdict}"
 
 
 def _cpu_model() -> str:

@@ -1,7 +1,7 @@
 """Run the benchmark workloads for gluondata and its peers; write benchmarks/RESULTS.md.
 
-Usage: ``python benchmarks/run.py [--workloads w1 w2 w5] [--epochs N] [--rounds 1] [--skip-peers]``
-(default: every workload, each with its own number of timed epochs).
+Usage: ``python benchmarks/run.py [--workloads w1 w2 w3 w4 w5] [--epochs N] [--rounds 1]
+[--skip-peers]`` (default: every workload, each with its own number of timed epochs).
 Peers run with the virtualenvs made by ``benchmarks/setup_peers.sh``; a missing one is noted in
 the table. A workload is one module (like ``w1.py``) defining a ``harness.Workload``, plus one
 ``run_<key>`` function in each runner.
@@ -23,13 +23,17 @@ from pathlib import Path
 import report
 import w1
 import w2
+import w3
+import w4
 import w5
 from harness import Config, Result, Workload
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 DATA = HERE / "data"
-WORKLOADS: dict[str, Workload] = {w.key: w for w in (w1.WORKLOAD, w2.WORKLOAD, w5.WORKLOAD)}
+WORKLOADS: dict[str, Workload] = {
+    w.key: w for w in (w1.WORKLOAD, w2.WORKLOAD, w3.WORKLOAD, w4.WORKLOAD, w5.WORKLOAD)
+}
 
 
 @dataclass(frozen=True)
@@ -202,7 +206,8 @@ def main() -> None:
         workload = WORKLOADS[key]
         epochs = args.epochs or workload.epochs
         rows = run_workload(workload, epochs, args.rounds, args.timeout, args.skip_peers)
-        tables.append(report.Table(workload, rows, epochs))
+        extra = workload.extra(DATA / workload.key) if workload.extra else ""
+        tables.append(report.Table(workload, rows, epochs, extra))
     args.output.write_text(report.render(tables, args.rounds))
     print(f"wrote {args.output}")
 

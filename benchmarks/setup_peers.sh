@@ -2,7 +2,9 @@
 # Create the peer virtualenvs used by benchmarks/run.py:
 #   benchmarks/.venv-torch  - PyTorch 2.13 CPU (local wheel, pinned exactly so pip never pulls CUDA)
 #   benchmarks/.venv-mxnet  - MXNet 1.9.1 (needs numpy<1.24 on Python 3.11)
-# Both also get psutil, which the runners use to sample memory.
+# Both also get psutil, which the runners use to sample memory, and Pillow (the same version as
+# gluondata's environment, so every contender decodes JPEGs with the same libjpeg-turbo), which
+# the per-sample image code of W3/W4 uses (MXNet's venv has OpenCV, but the shared code is PIL).
 # Idempotent: a venv that exists and imports its packages is left alone; one that lacks a package
 # gets it installed (pip keeps what is already satisfied). Delete a broken venv to remake it.
 #
@@ -15,6 +17,7 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PYTHON="${PYTHON:-python3}"
+PILLOW="${PILLOW:-pillow==13.0.0}"
 
 # make_venv DIR IMPORT_CHECK PIP_ARGS...
 make_venv() {
@@ -35,8 +38,8 @@ make_venv() {
     "$dir/bin/python" -c "$check"
 }
 
-make_venv "$HERE/.venv-torch" "import psutil, torch; print('torch', torch.__version__)" \
-    torch==2.13.0 numpy psutil
+make_venv "$HERE/.venv-torch" "import psutil, PIL, torch; print('torch', torch.__version__)" \
+    torch==2.13.0 numpy psutil "$PILLOW"
 
 # ensure_system_lib SONAME DEBIAN_PACKAGE
 ensure_system_lib() {
@@ -49,5 +52,5 @@ ensure_system_lib() {
 ensure_system_lib libquadmath.so.0 libquadmath0
 ensure_system_lib libgomp.so.1 libgomp1
 
-make_venv "$HERE/.venv-mxnet" "import psutil, mxnet; print('mxnet', mxnet.__version__)" \
-    mxnet==1.9.1 'numpy<1.24' 'opencv-python-headless<4.9' psutil
+make_venv "$HERE/.venv-mxnet" "import psutil, PIL, mxnet; print('mxnet', mxnet.__version__)" \
+    mxnet==1.9.1 'numpy<1.24' 'opencv-python-headless<4.9' psutil "$PILLOW"

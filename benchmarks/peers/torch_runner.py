@@ -1,7 +1,8 @@
 """PyTorch's DataLoader on the benchmark workloads; run with benchmarks/.venv-torch/bin/python.
 
-Usage: ``torch_runner.py --workload w1|w2|w5 --workers N --epochs E --data DIR``; prints one JSON
-line. PyTorch's default collate turns the numpy samples into tensors: that is what a user gets.
+Usage: ``torch_runner.py --workload w1|w2|w3|w4|w5 --workers N --epochs E --data DIR``; prints
+one JSON line. PyTorch's default collate turns the numpy samples into tensors: that is what a user
+gets.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import harness
 import torch
 import w1
 import w2
+import w3
+import w4
 import w5
 from torch.utils.data import DataLoader, Dataset
 
@@ -31,6 +34,14 @@ class UserMapped(w2.MappedSamples, Dataset):
 
 class UserPairs(w5.PairSamples, Dataset):
     """W5's user ``__getitem__`` on PyTorch's dataset base class."""
+
+
+class UserFolder(w3.FolderSamples, Dataset):
+    """W3's user ``__getitem__`` on PyTorch's dataset base class."""
+
+
+class UserRecords(w4.RecordSamples, Dataset):
+    """W4's user ``__getitem__`` on PyTorch's dataset base class."""
 
 
 def _measure(
@@ -65,5 +76,20 @@ def run_w5(args: argparse.Namespace) -> harness.Result:
     return _measure(args, UserPairs(args.data), w5.BATCH_SIZE, w5.EPOCH_BATCHES, shuffle=True)
 
 
+def run_w3(args: argparse.Namespace) -> harness.Result:
+    """Measure W3 with the user's dataset (the PIL transform)."""
+    return _measure(args, UserFolder(args.data), w3.BATCH_SIZE, w3.EPOCH_BATCHES, shuffle=True)
+
+
+def run_w4(args: argparse.Namespace) -> harness.Result:
+    """Measure W4 with the user's dataset (pure-Python record reader, the PIL transform)."""
+    dataset = UserRecords(w4.rec_path(args.data))
+    return _measure(args, dataset, w3.BATCH_SIZE, w3.EPOCH_BATCHES, shuffle=True)
+
+
 if __name__ == "__main__":
-    harness.main({"w1": run_w1, "w2": run_w2, "w5": run_w5}, "PyTorch", torch.__version__)
+    harness.main(
+        {"w1": run_w1, "w2": run_w2, "w3": run_w3, "w4": run_w4, "w5": run_w5},
+        "PyTorch",
+        torch.__version__,
+    )

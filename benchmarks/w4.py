@@ -1,0 +1,234 @@
+"""W4 "record": W3's 1000 JPEGs packed into one MXNet RecordIO .rec/.idx, same per-sample work.
+
+The records hold the original JPEG bytes (pass-through) behind an ``IRHeader`` with a scalar
+label, in W3's folder order (key ``i`` = W3's sample ``i``). They are packed with gluondata's
+``MXIndexedRecordIO`` + ``pack``, which write MXNet's format byte for byte, so MXNet reads the
+same file. The user's ``__getitem__`` (:class:`RecordSamples`) reads record ``i`` with the tiny
+pure-Python :class:`RecordReader` below (the same code in every contender's virtualenv), then
+runs W3's :func:`w3.preprocess` on it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rawread
+import w3
+from harness import Config, Target, Workload
+from PIL import Image
+
+REC = "images.rec"
+IDX = "images.idx"
+DONE = "complete"
+MAGIC = 0xCED7230A
+_MAGIC_BYTES = struct.pack("<I", MAGIC)
+_LENGTH_MASK = (1 << 29) - 1
+_HEADER = struct.Struct("<IfQQ")  # IRHeader: flag, label, id, id2
+
+# MXNet's C++ iterator (and gluondata.io.ImageRecordIter, if present) with W3's augmentation
+RECORD_ITER_ARGS: dict[str, Any] = {
+    "data_shape": (3, w3.CROP, w3.CROP),
+    "batch_size": w3.BATCH_SIZE,
+    "shuffle": True,
+    "random_resized_crop": True,
+    "min_random_area": w3.SCALE[0],
+    "max_random_area": w3.SCALE[1],
+    "min_aspect_ratio": w3.RATIO[0],
+    "max_aspect_ratio": w3.RATIO[1],
+    "rand_mirror": True,
+    "mean_r": w3.MEAN[0] * 255,
+    "mean_g": w3.MEAN[1] * 255,
+    "mean_b": w3.MEAN[2] * 255,
+    "std_r": w3.STD[0] * 255,
+    "std_g": w3.STD[1] * 255,
+    "std_b": w3.STD[2] * 255,
+    "preprocess_threads": 2,
+    "round_batch": False,  # an epoch is every record once (True: alternately 16 and 15 batches)
+}
+
+
+def make_data(root: Path) -> None:
+    """Pack W3's images (made first if needed) into ``root/images.rec`` and ``.idx``."""
+    if (root / DONE).exists():
+        return
+    from gluondata.recordio import IRHeader, MXIndexedRecordIO, pack
+
+    images = root.parent / "w3"
+    w3.make_data(images)
+    root.mkdir(parents=True, exist_ok=True)
+    paths, labels = w3.image_files(images)
+    rec, idx = root / (REC + ".part"), root / (IDX + ".part")
+    with MXIndexedRecordIO(str(idx), str(rec), "w") as out:
+        for i, (path, label) in enumerate(zip(paths, labels, strict=True)):
+            data = Path(path).read_bytes()
+            out.write_idx(i, pack(IRHeader(0, float(label), i, 0), data))
+    os.replace(rec, root / REC)
+    os.replace(idx, root / IDX)
+    (root / DONE).write_text(f"{len(paths)} records packed from {w3.folder(images)}\n")
+
+
+def unpack(record: bytes) -> tuple[float | np.ndarray, bytes]:
+    """Split a record into its label (float, or float32 array when packed with several) and
+    payload."""
+    flag, label, _, _ = _HEADER.unpack_from(record)
+    start = _HEADER.size + 4 * flag
+    if flag:
+        return np.frombuffer(record, np.float32, flag, _HEADER.size), record[start:]
+    return label, record[start:]
+
+
+class RecordReader:
+    """Records of a .rec file by position in its .idx: one ``pread`` per record.
+
+    A record's extent is bounded by the next offset in the file (or the end of the file), so it
+    is read in one system call and its pieces (a payload containing the magic word at aligned
+    offsets is split by the writer) are joined in memory. ``pread`` has no shared file
+    position, and a forked or unpickled copy opens its own descriptor.
+    """
+
+    def __init__(self, rec: str | Path) -> None:
+        self.path = str(rec)
+        with open(Path(rec).with_suffix(".idx")) as f:
+            offsets = np.array([int(line.split("\t")[1]) for line in f if line.strip()], np.int64)
+        bounds = np.append(np.unique(offsets), os.path.getsize(rec))
+        self._start = offsets
+        self._end = bounds[np.searchsorted(bounds, offsets, side="right")]
+        self._fd: int | None = None
+        self._pid = 0
+
+    def __len__(self) -> int:
+        return len(self._start)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_fd": None, "_pid": 0}
+
+    def read(self, i: int) -> bytes:
+        """The bytes of record ``i`` (an ``IRHeader`` and its payload, for im2rec's files)."""
+        if self._pid != os.getpid():
+            self._fd, self._pid = os.open(self.path, os.O_RDONLY), os.getpid()
+        start = int(self._start[i])
+        buf = os.pread(self._fd, int(self._end[i]) - start, start)
+        parts, pos = [], 0
+        while True:
+            magic, lrec = struct.unpack_from("<II", buf, pos)
+            if magic != MAGIC:
+                raise ValueError(f"{self.path}: no record at byte {start + pos}")
+            length = lrec & _LENGTH_MASK
+            parts.append(buf[pos + 8 : pos + 8 + length])
+            pos += 8 + (length + 3) // 4 * 4
+            if lrec >> 29 in (0, 3):  # a whole record, or its last piece
+                return _MAGIC_BYTES.join(parts)
+
+
+class RecordSamples:
+    """The user's ``__getitem__``: ``(w3.preprocess(image of record i), label)``.
+
+    Every contender subclasses its own dataset base class together with this one.
+    """
+
+    def __init__(self, rec: str | Path) -> None:
+        super().__init__()
+        self._reader = RecordReader(rec)
+
+    def __len__(self) -> int:
+        return len(self._reader)
+
+    def __getitem__(self, i: int) -> tuple[np.ndarray, float | np.ndarray]:
+        label, payload = unpack(self._reader.read(i))
+        with Image.open(io.BytesIO(payload)) as img:
+            return w3.preprocess(img), label
+
+
+class RecordIterEpochs:
+    """An ``mx.io``-style iterator as a loader: each ``iter()`` resets it and yields
+    ``[data, label]`` batches of ``samples`` images in all.
+
+    With ``round_batch=False`` the iterator's last batch is full-sized, its tail stale (MXNet
+    reports ``pad=0`` for it), so the tail is sliced off here (a view, no copy).
+    """
+
+    def __init__(self, it: Any, samples: int) -> None:
+        self._it = it
+        self._samples = samples
+
+    def __iter__(self) -> Iterator[list[Any]]:
+        self._it.reset()
+        left = self._samples
+        for batch in self._it:
+            data, label = batch.data[0], batch.label[0]
+            if len(data) > left:
+                data, label = data[:left], label[:left]
+            left -= len(data)
+            yield [data, label]
+
+
+def rec_path(root: str | Path) -> str:
+    """The .rec file in W4's data directory."""
+    return str(Path(root) / REC)
+
+
+def idx_path(root: str | Path) -> str:
+    """The .idx file in W4's data directory."""
+    return str(Path(root) / IDX)
+
+
+USER = "user `__getitem__` (PIL, pure-Python record reader)"
+NATIVE = "`vision.ImageRecordDataset` + `vision.transforms`"
+RECORD_ITER = "`io.ImageRecordIter`"
+_TORCH = Config("torch", USER, 2, "processes")
+_MXNET_ITER = Config("mxnet", RECORD_ITER, 2, "C++ threads", ("--dataset", "iter"))
+_GLUONDATA_USER = Config("gluondata", USER, 2, "processes", ("--dataset", "user"))
+_GLUONDATA_NATIVE = Config("gluondata", NATIVE, 2, "processes", ("--dataset", "native"))
+
+WORKLOAD = Workload(
+    key="w4",
+    title=f"W4 record: W3's {w3.IMAGES} JPEGs in one RecordIO .rec/.idx (original bytes, scalar "
+    f"labels); decode, random-resized-crop {w3.CROP}, flip, CHW float32, normalize; batch "
+    f"{w3.BATCH_SIZE}, shuffle, {w3.EPOCH_BATCHES} batches (all images) per epoch",
+    unit="images/s",
+    make_data=make_data,
+    configs=(
+        Config("numpy", "PIL loop over the user `__getitem__`", 0),
+        _TORCH,
+        Config("mxnet", USER, 2, "processes"),
+        _MXNET_ITER,
+        Config("mxnet", NATIVE, 2, "processes", ("--dataset", "native")),
+        _GLUONDATA_USER,
+        Config("gluondata", USER, 2, "threads", ("--dataset", "user", "--thread-pool")),
+        _GLUONDATA_NATIVE,
+        Config("gluondata", NATIVE, 2, "threads", ("--dataset", "native", "--thread-pool")),
+        Config("gluondata", RECORD_ITER, 2, "processes", ("--dataset", "iter")),
+    ),
+    epochs=3,
+    batch_bytes=w3.BATCH_SIZE * w3.SAMPLE_BYTES,
+    note="`io.ImageRecordIter(path_imgrec, path_imgidx, data_shape=(3, 224, 224), "
+    "batch_size=64, shuffle=True, random_resized_crop=True, min/max_random_area=0.08/1, "
+    "min/max_aspect_ratio=3/4 and 4/3, rand_mirror=True, mean_r/g/b and std_r/g/b = ImageNet's "
+    "x 255, preprocess_threads=2, round_batch=False)`, other parameters at their defaults (so "
+    "an epoch is every image once; the last batch's stale tail is sliced off); MXNet's runs "
+    "on 2 C++ threads, gluondata's on 2 DataLoader worker processes. The user `__getitem__` "
+    "is `w4.RecordSamples`: a pure-Python .idx/.rec reader, then W3's PIL code. "
+    "Native rows: each library's own `ImageRecordDataset(rec).transform_first(Compose("
+    "[RandomResizedCrop(224), RandomFlipLeftRight(), ToTensor(), Normalize(mean, std)]))`.",
+    targets=(
+        Target(
+            "gluondata native ≥ 2x MXNet's C++ `ImageRecordIter` (issue 4)",
+            _GLUONDATA_NATIVE,
+            _MXNET_ITER,
+            2.0,
+        ),
+        Target(
+            "gluondata with the PIL transform ≥ 1.1x PyTorch (issue 4)",
+            _GLUONDATA_USER,
+            _TORCH,
+            1.1,
+        ),
+    ),
+    extra=rawread.section,
+)
