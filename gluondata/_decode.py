@@ -22,13 +22,16 @@ __all__ = [
     "Buffer",
     "Encoded",
     "ImageDecodeError",
+    "check_flag",
     "draft",
+    "exif_orientation",
     "load",
     "open_image",
     "pixels",
     "raw_array",
     "read_file",
     "to_array",
+    "unchanged_channels",
 ]
 
 Buffer = bytes | bytearray | memoryview | np.ndarray
@@ -52,6 +55,13 @@ _ORIENT = {
 
 class ImageDecodeError(ValueError):
     """An encoded image that cannot be decoded; the message names its source."""
+
+
+def check_flag(flag: int) -> int:
+    """Return ``flag`` as an int after checking it is 0 (grayscale) or 1 (colour)."""
+    if flag not in (0, 1):
+        raise ValueError(f"flag must be 0 (grayscale) or 1 (colour), got {flag!r}")
+    return int(flag)
 
 
 def as_bytes(buf: Buffer) -> bytes | bytearray | memoryview:
@@ -228,3 +238,33 @@ def read_file(path: str | os.PathLike[str]) -> bytes:
     """Read an image file's bytes (a missing file raises ``FileNotFoundError``)."""
     with open(path, "rb") as f:
         return f.read()
+
+
+def exif_orientation(img: Image.Image) -> int:
+    """Return the EXIF orientation ``cv2.imread`` applies to an opened image (1: none).
+
+    OpenCV's ``imread`` in colour or gray applies it for any format, JFIF or
+    not (what ``im2rec`` stored); :func:`open_image` follows MXNet's
+    ``imdecode`` instead. A missing or malformed EXIF block gives 1.
+    """
+    if "exif" not in img.info:
+        return 1
+    try:
+        orientation = img.getexif().get(0x0112, 1)
+    except Exception:  # a malformed EXIF block: OpenCV ignores it too
+        return 1
+    return orientation if orientation in _ORIENT else 1
+
+
+def unchanged_channels(img: Image.Image) -> int:
+    """Return the channels OpenCV's ``IMREAD_UNCHANGED`` gives an opened image (header only).
+
+    1 for gray of any bit depth; 4 for colour with alpha, which gray with
+    alpha and a palette or RGB image with a transparent colour become; 3 otherwise.
+    """
+    mode = img.mode
+    if mode in ("1", "L", "F") or mode in _SIXTEEN_BIT:
+        return 1
+    if mode in ("LA", "La", "PA", "RGBA", "RGBa"):
+        return 4
+    return 4 if mode in ("P", "RGB") and "transparency" in img.info else 3

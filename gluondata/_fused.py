@@ -5,8 +5,11 @@ A JPEG decoder can produce the image at 1/2, 1/4 or 1/8 size almost for free
 the crop is much larger than the output (a 500x375 photo cropped and resized to
 224, or shrunk to 64), :func:`decode_plan` picks the largest reduction that
 keeps the crop at or above the output size, maps the crop box to the reduced
-image (sub-pixel exact) and lets Pillow crop and resize in one pass.
-docs/vision.md gives the measured speed-up and pixel difference.
+image (sub-pixel exact) and lets Pillow crop and resize in one pass; the
+filter then also reads the pixels just outside the box, so a crop's border
+pixels differ slightly from the array path's. Without a reduction, the image is
+cropped first and the crop resized, which gives the array path's pixels
+exactly. docs/vision.md gives the measured speed-up and pixel difference.
 """
 
 from __future__ import annotations
@@ -54,7 +57,8 @@ def decode_plan(
     img = load(enc)
     if img.mode not in ("RGB", "L"):  # e.g. CMYK: convert before filtering
         img = img.convert("RGB")
-    if not resize:
-        return pixels(img.crop((x0, y0, x0 + w, y0 + h)), flag, to_rgb)
+    if scale == 1:  # crop, then resize the crop alone: the array path's pixels exactly
+        img = img.crop((x0, y0, x0 + w, y0 + h))
+        return pixels(pil_resize(img, plan.size, plan.interp) if resize else img, flag, to_rgb)
     box = (x0 / scale, y0 / scale, w / scale, h / scale)
     return pixels(pil_resize(img, plan.size, plan.interp, box), flag, to_rgb)

@@ -58,7 +58,7 @@ def imdecode(buf: Buffer, flag: int = 1, to_rgb: bool = True) -> np.ndarray:
     ValueError
         For a ``str`` buffer or a bad ``flag``.
     """
-    return _decode.to_array(_decode.open_image(buf), _check_flag(flag), to_rgb)
+    return _decode.to_array(_decode.open_image(buf), _decode.check_flag(flag), to_rgb)
 
 
 def imread(filename: str | os.PathLike[str], flag: int = 1, to_rgb: bool = True) -> np.ndarray:
@@ -72,7 +72,7 @@ def imread(filename: str | os.PathLike[str], flag: int = 1, to_rgb: bool = True)
         When it is not a decodable image; the message names the file.
     """
     encoded = _decode.open_image(_decode.read_file(filename), os.fspath(filename))
-    return _decode.to_array(encoded, _check_flag(flag), to_rgb)
+    return _decode.to_array(encoded, _decode.check_flag(flag), to_rgb)
 
 
 def imresize(src: np.ndarray, w: int, h: int, interp: int = 1) -> np.ndarray:
@@ -253,9 +253,3 @@ def copyMakeBorder(
 
 def _size_of(src: np.ndarray) -> Size:
     return src.shape[1], src.shape[0]
-
-
-def _check_flag(flag: int) -> int:
-    if flag not in (0, 1):
-        raise ValueError(f"flag must be 0 (grayscale) or 1 (colour), got {flag!r}")
-    return int(flag)

@@ -16,7 +16,7 @@ from PIL import Image
 
 from ._geometry import Box, Plan, Size
 
-__all__ = ["FILTERS", "crop_resize", "pil_resize"]
+__all__ = ["FILTERS", "crop_resize", "pil_resize", "to_dtype"]
 
 FILTERS = {
     1: Image.BILINEAR,
@@ -69,14 +69,20 @@ def _filtered(crop: np.ndarray, size: Size, interp: int) -> np.ndarray:
     for c in range(planes.shape[2]):
         plane = np.ascontiguousarray(planes[:, :, c], dtype=np.float32)
         resized = np.asarray(pil_resize(Image.fromarray(plane), size, interp))
-        out[:, :, c] = _to_dtype(resized, crop.dtype)
+        out[:, :, c] = to_dtype(resized, crop.dtype)
     return out.reshape(out.shape[:2] + crop.shape[2:])
 
 
-def _to_dtype(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+def to_dtype(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Convert computed (float) values back to ``dtype``.
+
+    Integers are rounded to the nearest value and clipped to the dtype's range
+    (MXNet's ``saturate_cast`` truncates instead, which turns float error into
+    off-by-one pixels); booleans are thresholded at 0.5; floats are cast.
+    """
     if dtype == np.bool_:
         return values > 0.5
     if np.issubdtype(dtype, np.integer):
         info = np.iinfo(dtype)
-        return np.clip(np.rint(values), info.min, info.max)
-    return values
+        return np.clip(np.rint(values), info.min, info.max).astype(dtype)
+    return values.astype(dtype, copy=False)

@@ -9,8 +9,10 @@ from PIL import Image
 
 from gluondata import _decode
 from gluondata._fused import reduction
+from gluondata._geometry import Plan
 from gluondata.random import sample_context
 from gluondata.vision import transforms as T
+from gluondata.vision.transforms._base import fuses_decode
 
 
 def photo(w=400, h=300, seed=0):
@@ -75,6 +77,17 @@ def test_crop_without_resize_is_exact():
     )
 
 
+@pytest.mark.parametrize(
+    "transform",
+    [T.CropResize(100, 50, 300, 250, size=(200, 180)), T.Resize((450, 320)), T.CenterCrop(350)],
+    ids=repr,
+)
+@pytest.mark.parametrize("flag", [1, 0])
+def test_resize_without_reduction_crops_first_and_matches_the_array_path_exactly(transform, flag):
+    data = photo()
+    np.testing.assert_array_equal(fused(data, transform, flag), array_path(data, transform, flag))
+
+
 def test_grayscale_fused_decode():
     data = photo()
     out = fused(data, T.Resize((50, 40)), flag=0)
@@ -89,6 +102,32 @@ def test_compose_hands_the_encoded_image_to_its_first_transform():
     out = compose.decode_apply(enc, 1, True)
     assert out.shape == (3, 32, 32) and out.dtype == np.float32
     assert enc.img.size[0] <= 400 // 8 + 1  # decoded at 1/8
+
+
+class Inverted(T.Resize):
+    def forward(self, x):
+        return 255 - super().forward(x)
+
+
+class TopLeftCrop(T.CenterCrop):
+    def plan(self, src_size):
+        return Plan((0, 0, src_size[0] // 2, src_size[1] // 2), self.size, 1)
+
+
+def test_only_the_librarys_own_methods_steer_the_decode():
+    assert fuses_decode(T.Resize(8)) and fuses_decode(T.Compose([T.Resize(8)]))
+    assert fuses_decode(TopLeftCrop(8))  # its plan is used on both paths
+    assert not fuses_decode(Inverted(8)) and not fuses_decode(lambda x: x)
+    data = photo()
+    for transform in (
+        T.Compose([Inverted(16), T.ToTensor()]),
+        T.Compose([T.Compose([Inverted(16)])]),
+    ):
+        np.testing.assert_array_equal(fused(data, transform), array_path(data, transform))
+    enc = _decode.open_image(data)
+    out = T.Compose([TopLeftCrop((20, 15))]).decode_apply(enc, 1, True)
+    assert enc.img.size == (50, 38)  # decoded at 1/8
+    assert np.abs(out.astype(int) - array_path(data, TopLeftCrop((20, 15)))).mean() < 3.0
 
 
 def test_non_jpeg_and_exif_rotated_jpeg_take_the_array_path():

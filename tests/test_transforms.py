@@ -99,6 +99,18 @@ def test_random_crop_with_padding(img):
         assert T.RandomCrop((8, 8))(img).shape == (8, 8, 3)
 
 
+def test_random_crop_pads_only_height_and_width_of_a_batch(img):
+    batch = np.stack([img, img[::-1]])
+    with sample_context(0, 0, 0):
+        out = T.RandomCrop((36, 28), pad=2, pad_value=7)(batch)  # the padded size: no room to move
+    assert out.shape == (2, 28, 36, 3)
+    np.testing.assert_array_equal(out[:, 2:-2, 2:-2], batch)
+    assert (out[:, :2] == 7).all() and (out[:, :, -2:] == 7).all()
+    with sample_context(0, 0, 0):
+        single = T.RandomCrop((36, 28), pad=2, pad_value=7)(img)
+    np.testing.assert_array_equal(single, out[0])
+
+
 def test_random_resized_crop_shapes(img):
     for i in range(20):
         with sample_context(0, 0, i):
@@ -169,6 +181,47 @@ def test_one_channel_images_are_left_alone_not_zeroed():
     gray = np.full((4, 4, 1), 90, np.uint8)
     for transform in (T.RandomHue(0.5), T.RandomLighting(0.5), T.RandomSaturation(0.5)):
         np.testing.assert_array_equal(transform(gray), gray)
+
+
+@pytest.mark.parametrize(
+    "transform",
+    [
+        T.RandomContrast(0.5),
+        T.RandomSaturation(0.5),
+        T.RandomHue(0.5),
+        T.RandomLighting(0.5),
+        T.RandomGray(1.0),
+        T.RandomColorJitter(0.4, 0.4, 0.4, 0.1),
+    ],
+    ids=lambda t: type(t).__name__,
+)
+def test_colour_transforms_reject_chw_tensors_instead_of_ignoring_them(img, transform):
+    name = type(transform).__name__
+    for x in (T.ToTensor()(img), T.ToTensor()(np.stack([img, img]))):
+        with pytest.raises(ValueError, match=rf"{name} expects HWC or NHWC.*before ToTensor"):
+            transform(x)
+    with sample_context(0, 0, 0):
+        assert transform(img).shape == img.shape
+
+
+def test_hue_rotation_matches_colorsys_on_floats_and_batches():
+    import colorsys
+
+    from gluondata.vision.transforms._color import rotate_hue
+
+    rng = np.random.default_rng(2)
+    pixels = rng.random((2, 5, 6, 3))
+    for degrees in (-75.0, 40.0, 300.0):
+        out = rotate_hue(pixels.astype(np.float32), degrees)
+        assert out.dtype == np.float32 and out.shape == pixels.shape and out.flags.c_contiguous
+        expected = []
+        for r, g, b in pixels.reshape(-1, 3):
+            h, lum, sat = colorsys.rgb_to_hls(r, g, b)
+            expected.append(colorsys.hls_to_rgb((h + degrees / 360) % 1, lum, sat))
+        np.testing.assert_allclose(out.reshape(-1, 3), expected, atol=1e-5)
+        np.testing.assert_allclose(rotate_hue(pixels, degrees).reshape(-1, 3), expected, atol=1e-12)
+    batch = rng.integers(0, 256, (2, 6, 7, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(rotate_hue(batch, 50.0)[1], rotate_hue(batch[1], 50.0))
 
 
 def test_lighting_adds_a_per_channel_offset(img):

@@ -57,6 +57,20 @@ def test_mnist_batches_come_from_a_batched_fetch(tmp_path):
     np.testing.assert_array_equal(np.concatenate([b[1] for b in batches]), labels)
 
 
+def test_a_transform_error_in_a_batch_names_the_dataset_index(tmp_path):
+    images, _ = mnist_files(tmp_path, n=6)
+
+    def transform(img, label):
+        if np.array_equal(img[:, :, 0], images[4]):
+            raise RuntimeError("bad sample")
+        return img, label
+
+    dataset = MNIST(tmp_path, transform=transform)
+    with pytest.raises(RuntimeError, match="bad sample") as info:
+        list(DataLoader(dataset, batch_size=3))
+    assert any("dataset index 4" in note for note in info.value.__notes__)
+
+
 def test_mnist_wrong_magic_or_size_names_the_file(tmp_path):
     mnist_files(tmp_path)
     write_idx(tmp_path / "train-labels-idx1-ubyte.gz", np.zeros(5), 2051)

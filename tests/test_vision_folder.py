@@ -78,6 +78,26 @@ def test_transform_first_fuses_decode_and_matches_the_array_path(folder):
     assert len(clone) == 9
 
 
+class Inverted(T.Resize):
+    def forward(self, x):
+        return 255 - super().forward(x)
+
+
+class EveryOtherPixel(T.Transform):
+    def __call__(self, x):
+        return x[::2, ::2]
+
+
+def test_transform_first_honours_a_subclass_that_overrides_forward_or_call(folder):
+    dataset = ImageFolderDataset(folder)
+    for transform in (Inverted(8), EveryOtherPixel(), T.Compose([EveryOtherPixel()])):
+        transformed = dataset.transform_first(transform)
+        for i in (0, 4):
+            img, label = transformed[i]
+            np.testing.assert_array_equal(img, transform(dataset[i][0]))
+            assert label == dataset[i][1]
+
+
 def test_corrupt_and_fake_images_raise_naming_the_file(folder):
     good = (folder / "apple" / "1.JPG").read_bytes()
     (folder / "apple" / "1.JPG").write_bytes(good[: len(good) // 3])  # truncated JPEG
@@ -120,5 +140,8 @@ def test_image_list_from_python_entries(tmp_path):
     assert [dataset[i][1].tolist() for i in range(3)] == [[1.0], [1.0, 2.0, 3.0], [4.0, 5.0]]
     with pytest.raises(ValueError, match="entry 0"):
         ImageListDataset(tmp_path, [[1, 2]])
+    for bad in ("cat", None, ["x", 2]):
+        with pytest.raises(ValueError, match=r"imglist entry 1: labels must be numbers"):
+            ImageListDataset(tmp_path, [[1, "a.png"], [bad, "a.png"]])
     with pytest.raises(ValueError, match="imglist must be filename or list"):
         ImageListDataset(tmp_path, None)

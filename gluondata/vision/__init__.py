@@ -15,7 +15,7 @@ from .datasets import (
     ImageListDataset,
     SegmentationDataset,
 )
-from .record_dataset import ImageRecordDataset
+from .record_dataset import ImageRecordDataset, RecordImageDecodeError
 
 __all__ = [
     "CIFAR10",
@@ -26,6 +26,7 @@ __all__ = [
     "ImageFolderDataset",
     "ImageListDataset",
     "ImageRecordDataset",
+    "RecordImageDecodeError",
     "SegmentationDataset",
     "datasets",
     "transforms",

@@ -20,8 +20,8 @@ import numpy as np
 
 from .._columns import SampleColumns
 from ..dataset import Dataset
-from ..random import indexed
 from ._download import data_dir, download, repo_file_url
+from ._encoded import per_sample
 
 __all__ = ["CIFAR10", "CIFAR100", "MNIST", "FashionMNIST"]
 
@@ -51,11 +51,7 @@ class _DownloadedDataset(Dataset):
         if self._transform is None:
             positions = np.asarray(indices, dtype=np.intp)
             return SampleColumns([self._data[positions], self._label[positions]], as_tuple=True)
-        samples = []
-        for i in indices:
-            with indexed(i):
-                samples.append(self[i])
-        return samples
+        return per_sample(indices, indices, lambda idx, _: self[idx])
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._root!r}, len={len(self)})"

@@ -1,28 +1,37 @@
 """Datasets of encoded images and labels, with decode fused into the first transform.
 
-A subclass says where sample ``i``'s encoded bytes are (:meth:`encoded`);
-this base decodes them, applies ``transform(img, label)``, and, under
-``transform_first(t)`` with a built-in transform ``t``, hands ``t`` the encoded
-image so that a leading crop/resize decodes a JPEG at a reduced scale (see
-:mod:`gluondata._fused`).
+A subclass says where sample ``i``'s encoded bytes are (:meth:`encoded`, and
+optionally :meth:`encoded_many` for a batched read); this base decodes them,
+applies ``transform(img, label)``, and, under ``transform_first(t)`` with a
+built-in transform ``t``, hands ``t`` the encoded image so that a leading
+crop/resize decodes a JPEG at a reduced scale (see :mod:`gluondata._fused`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from .._decode import open_image, to_array
+from .._decode import Buffer, Encoded, check_flag, open_image, to_array
+from .._fetch import add_note
 from ..dataset import Dataset
-from .transforms import Transform
+from ..random import indexed
+from .transforms._base import Transform, fuses_decode
 
 __all__ = ["EncodedImageDataset"]
+
+EncodedSample = tuple[Buffer, str | None, Any]
+Decoder = Callable[[Encoded, int, bool], np.ndarray]
 
 
 class EncodedImageDataset(Dataset):
     """Base of the image datasets: sample ``i`` is ``(decoded image, label)``.
+
+    Subclasses implement :meth:`encoded` (and ``__len__``); one that can read
+    several samples' bytes in one request also overrides :meth:`encoded_many`,
+    which ``transform_first`` then uses for whole batches.
 
     Parameters
     ----------
@@ -33,18 +42,32 @@ class EncodedImageDataset(Dataset):
     """
 
     def __init__(self, flag: int, transform: Callable[[Any, Any], Any] | None) -> None:
-        if flag not in (0, 1):
-            raise ValueError(f"flag must be 0 (grayscale) or 1 (colour), got {flag!r}")
-        self._flag = flag
+        self._flag = check_flag(flag)
         self._transform = transform
 
-    def encoded(self, idx: int) -> tuple[bytes, str | None, Any]:
+    def encoded(self, idx: int) -> EncodedSample:
         """Return sample ``idx``'s encoded image, its file name (or None) and its label."""
         raise NotImplementedError
 
+    def encoded_many(self, indices: Sequence[int]) -> list[EncodedSample]:
+        """Return :meth:`encoded` of each index, in order (one by one unless overridden)."""
+        return [self.encoded(int(i)) for i in indices]
+
+    def decode(self, idx: int, data: Buffer, name: str | None, apply: Decoder = to_array) -> Any:
+        """Decode sample ``idx``'s encoded image with ``apply(encoded, flag, to_rgb)``.
+
+        ``apply`` is the plain decode, or a transform's fused ``decode_apply``.
+        A subclass may override this to say more about where a bad image came
+        from (``idx`` is there for that).
+        """
+        return apply(open_image(data, name), self._flag, True)
+
     def __getitem__(self, idx: int) -> Any:
-        data, name, label = self.encoded(idx)
-        img = to_array(open_image(data, name), self._flag, True)
+        return self._sample(idx, self.encoded(idx))
+
+    def _sample(self, idx: int, item: EncodedSample) -> Any:
+        data, name, label = item
+        img = self.decode(idx, data, name)
         if self._transform is not None:
             return self._transform(img, label)
         return img, label
@@ -55,10 +78,14 @@ class EncodedImageDataset(Dataset):
         When ``fn`` is a built-in transform (or a ``Compose`` of them) whose
         first step crops or resizes, the image is decoded and cropped in one
         go, at a reduced JPEG scale when the output is much smaller than the
-        crop. Random draws are the same as on the decoded image.
+        crop. Random draws are the same as on the decoded image. A subclass
+        of a built-in transform that overrides ``forward``, ``__call__`` or
+        ``decode_apply``, and any other callable, is applied to the decoded
+        image instead.
         """
-        if lazy and self._transform is None and isinstance(fn, Transform):
-            return _DecodeFused(self, fn)
+        if lazy and self._transform is None and fuses_decode(fn):
+            batched = type(self).encoded_many is not EncodedImageDataset.encoded_many
+            return (_BatchedDecodeFused if batched else _DecodeFused)(self, fn)
         return super().transform_first(fn, lazy)
 
 
@@ -72,9 +99,37 @@ class _DecodeFused(Dataset):
     def __len__(self) -> int:
         return len(self._source)
 
-    def __getitem__(self, idx: int) -> tuple[np.ndarray, Any]:
-        data, name, label = self._source.encoded(idx)
-        return self._fn.decode_apply(open_image(data, name), self._source._flag, True), label
+    def __getitem__(self, idx: int) -> tuple[Any, Any]:
+        return self._sample(idx, self._source.encoded(idx))
+
+    def _sample(self, idx: int, item: EncodedSample) -> tuple[Any, Any]:
+        data, name, label = item
+        return self._source.decode(idx, data, name, self._fn.decode_apply), label
 
     def __repr__(self) -> str:
         return f"{self._source!r}.transform_first({self._fn!r})"
+
+
+class _BatchedDecodeFused(_DecodeFused):
+    """A fused dataset over a source with a batched read, which it keeps."""
+
+    def __getitems__(self, indices: Sequence[int]) -> list[tuple[Any, Any]]:
+        return per_sample(indices, self._source.encoded_many(indices), self._sample)
+
+
+def per_sample(
+    indices: Sequence[int], items: Sequence[Any], make: Callable[[int, Any], Any]
+) -> list[Any]:
+    """``make(idx, item)`` for each index and its fetched item, in a batched ``__getitems__``.
+
+    Each runs under its index's random key; an error gets a note naming the index.
+    """
+    samples = []
+    for idx, item in zip(indices, items, strict=True):
+        try:
+            with indexed(int(idx)):
+                samples.append(make(int(idx), item))
+        except Exception as exc:
+            add_note(exc, f"gluondata: raised while loading dataset index {idx}")
+            raise
+    return samples

@@ -209,6 +209,9 @@ def _parse_entries(entries: Sequence[Sequence[Any]]) -> tuple[list[list[float]],
             label = [entry[0]]
         else:
             label = list(np.asarray(entry[0]).reshape(-1))
-        labels.append([float(v) for v in label])
+        try:
+            labels.append([float(v) for v in label])
+        except (TypeError, ValueError):
+            raise ValueError(f"imglist entry {i}: labels must be numbers, got {entry!r}") from None
         paths.append(path)
     return labels, paths

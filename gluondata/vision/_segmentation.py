@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .._decode import open_image, raw_array, read_file, to_array
+from .._decode import check_flag, open_image, raw_array, read_file, to_array
 from ..dataset import Dataset
 from ..strings import StringArray
 from .transforms.joint import channels_first
@@ -84,8 +84,7 @@ class SegmentationDataset(Dataset):
     ) -> None:
         if unpaired not in ("error", "skip"):
             raise ValueError(f"unpaired must be 'error' or 'skip', got {unpaired!r}")
-        if flag not in (0, 1):
-            raise ValueError(f"flag must be 0 (grayscale) or 1 (colour), got {flag!r}")
+        check_flag(flag)
         folder = os.path.expanduser(os.fspath(root))
         if mode is not None:
             folder = os.path.join(folder, _MODES.get(mode, mode))

@@ -8,19 +8,33 @@ from typing import Any
 
 import numpy as np
 
+from .._decode import Buffer, ImageDecodeError, to_array
 from ..dataset import RecordFileDataset
-from ..image import imdecode
-from ..random import indexed
 from ..recordio import RecordIOError, unpack
+from ._encoded import Decoder, EncodedImageDataset, EncodedSample, per_sample
 
-__all__ = ["ImageRecordDataset"]
+__all__ = ["ImageRecordDataset", "RecordImageDecodeError"]
 
 
-class ImageRecordDataset(RecordFileDataset):
+class RecordImageDecodeError(RecordIOError, ImageDecodeError):
+    """A record whose image does not decode.
+
+    Both a :class:`~gluondata.recordio.RecordIOError` and an
+    :class:`~gluondata.image.ImageDecodeError` (so also a ``ValueError`` and
+    an ``OSError``): the message names the .rec file, the sample, its key and
+    the record's byte offset.
+    """
+
+
+class ImageRecordDataset(EncodedImageDataset, RecordFileDataset):
     """Images and labels packed in a RecordIO file (Gluon's ``vision.ImageRecordDataset``).
 
     Sample ``i`` is ``(image, label)`` for the record on line ``i + 1`` of the
-    .idx, or ``transform(image, label)`` when a transform is given.
+    .idx, or ``transform(image, label)`` when a transform is given. A batch's
+    records that lie next to each other in the file are read with one request,
+    also through ``transform_first`` (which, with the built-in transforms,
+    decodes JPEGs at a reduced scale when the output is small; see
+    :class:`EncodedImageDataset`).
 
     Parameters
     ----------
@@ -32,6 +46,13 @@ class ImageRecordDataset(RecordFileDataset):
         same: decoding gives RGB here as in Gluon); 0: grayscale ``(H, W, 1)``.
     transform : callable, optional
         Called as ``transform(image, label)``; its result is the sample.
+
+    Raises
+    ------
+    RecordImageDecodeError
+        When a sample is read whose image does not decode.
+    RecordIOError
+        When a sample is read whose record is too short for its header.
 
     Notes
     -----
@@ -46,33 +67,42 @@ class ImageRecordDataset(RecordFileDataset):
         flag: int = 1,
         transform: Callable[[Any, Any], Any] | None = None,
     ) -> None:
-        if flag not in (0, 1):
-            raise ValueError(f"flag must be 0 (grayscale) or 1 (colour), got {flag!r}")
-        super().__init__(filename)
-        self._flag = flag
-        self._transform = transform
+        EncodedImageDataset.__init__(self, flag, transform)
+        RecordFileDataset.__init__(self, filename)
 
-    def __getitem__(self, idx: int) -> Any:
-        return self._sample(idx, super().__getitem__(idx))
+    def encoded(self, idx: int) -> EncodedSample:
+        """Return sample ``idx``'s encoded image, ``"<file>@<byte offset>"`` and label."""
+        return self._unpacked(idx, RecordFileDataset.__getitem__(self, idx))
+
+    def encoded_many(self, indices: Sequence[int]) -> list[EncodedSample]:
+        """Return :meth:`encoded` of each index, reading adjacent records in one request."""
+        records = RecordFileDataset.__getitems__(self, indices)
+        return [self._unpacked(int(i), r) for i, r in zip(indices, records, strict=True)]
 
     def __getitems__(self, indices: Sequence[int]) -> list[Any]:
-        samples = []
-        for idx, record in zip(indices, super().__getitems__(indices), strict=True):
-            with indexed(idx):
-                samples.append(self._sample(idx, record))
-        return samples
+        return per_sample(indices, self.encoded_many(indices), self._sample)
 
-    def _sample(self, idx: int, record: bytes) -> Any:
+    def decode(self, idx: int, data: Buffer, name: str | None, apply: Decoder = to_array) -> Any:
+        """Decode sample ``idx``; a bad image raises :class:`RecordImageDecodeError`."""
+        try:
+            return super().decode(idx, data, name, apply)
+        except ImageDecodeError as err:
+            raise RecordImageDecodeError(f"{self._where(idx)}: {err}") from err
+
+    def _unpacked(self, idx: int, record: bytes) -> EncodedSample:
         try:
             header, payload = unpack(record)
-            image = imdecode(payload, self._flag)
-        except (ValueError, OSError) as err:
-            key = self._keys[idx]
-            key = key.item() if isinstance(key, np.generic) else key
-            raise RecordIOError(
-                f"{self.filename}: sample {idx} (key {key!r}, byte offset "
-                f"{self._record.idx[key]}): {err}"
-            ) from err
-        if self._transform is not None:
-            return self._transform(image, header.label)
-        return image, header.label
+        except RecordIOError as err:
+            raise RecordIOError(f"{self._where(idx)}: {err}") from err
+        return payload, f"{self.filename}@{self._offset(idx)}", header.label
+
+    def _key(self, idx: int) -> Any:
+        key = self._keys[idx]
+        return key.item() if isinstance(key, np.generic) else key
+
+    def _offset(self, idx: int) -> int:
+        return self._record.idx[self._key(idx)]
+
+    def _where(self, idx: int) -> str:
+        key, offset = self._key(idx), self._offset(idx)
+        return f"{self.filename}: sample {idx} (key {key!r}, byte offset {offset})"

@@ -10,7 +10,10 @@ import numpy as np
 from ..._decode import Encoded, to_array
 from ...random import generator
 
-__all__ = ["Compose", "RandomApply", "Transform"]
+__all__ = ["Compose", "RandomApply", "Transform", "fuses_decode"]
+
+_PACKAGE = __name__.partition(".")[0]
+_FUSED_METHODS = ("forward", "__call__", "decode_apply")
 
 
 class Transform:
@@ -68,7 +71,7 @@ class Compose(Transform):
         if not self.transforms:
             return to_array(enc, flag, to_rgb)
         first = self.transforms[0]
-        if isinstance(first, Transform):
+        if fuses_decode(first):
             x = first.decode_apply(enc, flag, to_rgb)
         else:
             x = first(to_array(enc, flag, to_rgb))
@@ -100,6 +103,24 @@ class RandomApply(Transform):
         if generator().random() < self.p:
             return self.transforms(x)
         return x
+
+
+def fuses_decode(fn: Any) -> bool:
+    """Whether ``fn.decode_apply(enc, ...)`` is ``fn`` applied to the decoded image.
+
+    True for the built-in transforms and for subclasses that override none of
+    ``forward``, ``__call__`` and ``decode_apply`` (a subclass that changes
+    only its parameters or its ``plan`` still fuses). A subclass that overrides
+    one of them, or any other callable, gets the decoded array instead.
+    """
+    if not isinstance(fn, Transform):
+        return False
+    cls = type(fn)
+    for name in _FUSED_METHODS:
+        module = getattr(getattr(cls, name), "__module__", None) or ""
+        if module != _PACKAGE and not module.startswith(_PACKAGE + "."):
+            return False
+    return True
 
 
 def _fuse(transforms: list[Any]) -> list[Any]:

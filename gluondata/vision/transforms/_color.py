@@ -1,11 +1,14 @@
 """Colour transforms: brightness, contrast, saturation, hue, jitter, lighting, gray.
 
 They follow MXNet's ``gluon.data.vision.transforms`` (its C++ operators):
-the factor is drawn from ``U(max(0, 1 - p), 1 + p)``, the result keeps the
-input dtype, and uint8 results are clipped to [0, 255] and truncated. Two
-operator bugs are not copied: saturation blends with the full luma (MXNet's
-uses only 0.114·B), and hue and lighting leave a 1-channel image unchanged
-(MXNet's return zeros).
+the factor is drawn from ``U(max(0, 1 - p), 1 + p)`` and the result keeps the
+input dtype. They work on HWC images (and NHWC batches) with 3 channels, or 1
+(left unchanged where colour has no meaning); another channel count, such as a
+CHW tensor after ``ToTensor``, is an error. Integer results are rounded and
+clipped to the dtype's range (MXNet's operators truncate, which turns float
+error into off-by-one pixels). Two operator bugs are not copied: saturation
+blends with the full luma (MXNet's uses only 0.114·B), and hue and lighting
+leave a 1-channel image unchanged (MXNet's return zeros).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..._augmenters import EIGVAL, EIGVEC
+from ..._resize import to_dtype
 from ...random import generator
 from ._base import Transform
 
@@ -34,16 +38,25 @@ def _factor(strength: float, rng: np.random.Generator) -> float:
     return float(rng.uniform(max(0.0, 1.0 - strength), 1.0 + strength))
 
 
-def _saturate(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Back to ``dtype``: round, then clip to the integer range.
+def _is_rgb(x: np.ndarray, name: str) -> bool:
+    """Whether ``x`` holds RGB pixels on its last axis (HWC, NHWC, or ``(N, 3)`` pixels).
 
-    MXNet's saturate_cast truncates instead, which turns float error into
-    off-by-one pixels (a gray 90 blended with its own luma came out 89).
+    False for 1 channel and for another 2-D array (an HW grayscale image).
+
+    Raises
+    ------
+    ValueError
+        For 3 or more dimensions with a last axis that is neither 1 nor 3 (a
+        CHW tensor, say), naming the transform ``name``.
     """
-    if np.issubdtype(dtype, np.integer):
-        info = np.iinfo(dtype)
-        return np.clip(np.rint(values), info.min, info.max).astype(dtype)
-    return values.astype(dtype, copy=False)
+    if x.shape[-1] == 3:
+        return True
+    if x.ndim < 3 or x.shape[-1] == 1:
+        return False
+    raise ValueError(
+        f"{name} expects HWC or NHWC images with 1 or 3 channels (apply it before ToTensor), "
+        f"got shape {x.shape}"
+    )
 
 
 def _float(x: np.ndarray) -> np.ndarray:
@@ -52,46 +65,71 @@ def _float(x: np.ndarray) -> np.ndarray:
 
 def adjust_brightness(x: np.ndarray, alpha: float) -> np.ndarray:
     """``x * alpha``."""
-    return _saturate(_float(x) * alpha, x.dtype)
+    return to_dtype(_float(x) * alpha, x.dtype)
 
 
 def adjust_contrast(x: np.ndarray, alpha: float) -> np.ndarray:
     """``x * alpha + (1 - alpha) * mean luma``."""
     values = _float(x)
-    if x.shape[-1] == 3:
+    if _is_rgb(x, "RandomContrast"):
         gray = float((values @ _LUMA.astype(values.dtype)).mean())
     else:
         gray = float(values.mean())
-    return _saturate(values * alpha + (1.0 - alpha) * gray, x.dtype)
+    return to_dtype(values * alpha + (1.0 - alpha) * gray, x.dtype)
 
 
 def adjust_saturation(x: np.ndarray, alpha: float) -> np.ndarray:
     """Blend each pixel with its luma: ``x * alpha + (1 - alpha) * luma``."""
-    if x.shape[-1] != 3:
+    if not _is_rgb(x, "RandomSaturation"):
         return x
     values = _float(x)
     gray = (values @ _LUMA.astype(values.dtype))[..., None]
-    return _saturate(values * alpha + (1.0 - alpha) * gray, x.dtype)
+    return to_dtype(values * alpha + (1.0 - alpha) * gray, x.dtype)
 
 
 def rotate_hue(x: np.ndarray, degrees: float) -> np.ndarray:
-    """Rotate the hue (HLS / HSV hexcone) by ``degrees``, keeping each pixel's max and min."""
-    if x.shape[-1] != 3:
+    """Rotate the hue (HLS / HSV hexcone) by ``degrees``, keeping each pixel's max and min.
+
+    Computed on one contiguous float copy of the three planes, in place.
+    """
+    if not _is_rgb(x, "RandomHue"):
         return x
-    values = _float(x)
-    high, low = values.max(axis=-1), values.min(axis=-1)
-    delta = high - low
-    r, g, b = values[..., 0], values[..., 1], values[..., 2]
-    safe = np.where(delta > 0, delta, 1)
-    hue = np.where(
-        high == r, ((g - b) / safe) % 6, np.where(high == g, (b - r) / safe + 2, (r - g) / safe + 4)
-    )
-    hue = (hue + degrees / 60.0) % 6
-    out = np.empty_like(values)
-    for channel, n in enumerate((5, 3, 1)):
-        k = (n + hue) % 6
-        out[..., channel] = high - delta * np.clip(np.minimum(k, 4 - k), 0, 1)
-    return _saturate(out, x.dtype)
+    dtype = np.float64 if x.dtype == np.float64 else np.float32
+    planes = np.moveaxis(x, -1, 0).astype(dtype, order="C")
+    r, g, b = planes
+    high = np.maximum(r, g)
+    np.maximum(high, b, out=high)
+    delta = np.minimum(r, g)
+    np.minimum(delta, b, out=delta)
+    np.subtract(high, delta, out=delta)
+    inv = np.divide(1.0, delta, out=np.zeros_like(delta), where=delta > 0)
+    # The hue in sextants [0, 6): (g - b) / delta when red is the largest,
+    # (b - r) / delta + 2 when green is, (r - g) / delta + 4 when blue is.
+    hue = np.subtract(r, g)
+    hue *= inv
+    hue += 4
+    tmp = np.subtract(b, r)
+    tmp *= inv
+    tmp += 2
+    np.copyto(hue, tmp, where=high == g)
+    np.subtract(g, b, out=tmp)
+    tmp *= inv
+    np.copyto(hue, tmp, where=high == r)
+    hue += dtype(degrees / 60.0)
+    np.multiply(hue, dtype(1.0 / 6.0), out=tmp)
+    np.floor(tmp, out=tmp)
+    tmp *= 6
+    hue -= tmp
+    # Back to RGB: channel = high - delta * clip(min(k, 4 - k), 0, 1), k = (n + hue) mod 6.
+    for plane, n in zip(planes, (5, 3, 1), strict=True):
+        np.add(hue, n, out=tmp)
+        np.subtract(tmp, 6, out=tmp, where=tmp >= 6)
+        np.subtract(4, tmp, out=plane)
+        np.minimum(plane, tmp, out=plane)
+        np.clip(plane, 0, 1, out=plane)
+        plane *= delta
+        np.subtract(high, plane, out=plane)
+    return np.ascontiguousarray(np.moveaxis(to_dtype(planes, x.dtype), 0, -1))
 
 
 class RandomBrightness(Transform):
@@ -154,6 +192,8 @@ class RandomColorJitter(Transform):
         self.hue = hue
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        if max(self.contrast, self.saturation, self.hue) > 0:
+            _is_rgb(x, "RandomColorJitter")  # the layout check, naming this transform
         rng = generator()
         steps = [
             (adjust_brightness, self.brightness),
@@ -179,11 +219,11 @@ class RandomLighting(Transform):
         self.alpha = alpha
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        if self.alpha <= 0 or x.shape[-1] != 3:
+        if self.alpha <= 0 or not _is_rgb(x, "RandomLighting"):
             return x
         a = generator().normal(0.0, self.alpha, size=3)
         offset = (EIGVEC @ (EIGVAL * a)).astype(np.float32)
-        return _saturate(_float(x) + offset, x.dtype)
+        return to_dtype(_float(x) + offset, x.dtype)
 
 
 class RandomGray(Transform):
@@ -196,7 +236,7 @@ class RandomGray(Transform):
         self.p = p
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        if x.shape[-1] != 3 or not generator().random() < self.p:
+        if not _is_rgb(x, "RandomGray") or not generator().random() < self.p:
             return x
         gray = _float(x) @ _GRAY
-        return _saturate(np.repeat(gray[..., None], 3, axis=-1), x.dtype)
+        return to_dtype(np.repeat(gray[..., None], 3, axis=-1), x.dtype)

@@ -92,10 +92,8 @@ class Resize(PlannedTransform):
             out = self.size
         elif not self.keep_ratio:
             out = (self.size, self.size)
-        elif h > w:
-            out = (self.size, h * self.size // w)
         else:
-            out = (w * self.size // h, self.size)
+            out = geo.resize_short_size(src_size, self.size)
         interp = geo.interp_method(self.interpolation, (h, w, out[1], out[0]))
         return Plan((0, 0, w, h), out, interp)
 
@@ -186,8 +184,7 @@ class RandomCrop(PlannedTransform):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         if self.pad is not None:
-            left, top, right, bottom = self.pad
-            x = copyMakeBorder(x, top, bottom, left, right, 0, self.pad_value)
+            x = _pad_hw(x, self.pad, self.pad_value)
         return super().forward(x)
 
     def decode_apply(self, enc: Encoded, flag: int, to_rgb: bool) -> np.ndarray:
@@ -259,3 +256,15 @@ def _pad_sides(pad: int | Sequence[int] | None) -> tuple[int, int, int, int] | N
     if len(pad) == 4:
         return pad
     raise ValueError(f"pad must be an int or 2 or 4 ints, got {pad!r}")
+
+
+def _pad_hw(x: np.ndarray, sides: tuple[int, int, int, int], value: float) -> np.ndarray:
+    """Pad the height and width axes of an HW, HWC or NHWC array with ``value``."""
+    left, top, right, bottom = sides
+    if x.ndim != 4:
+        return copyMakeBorder(x, top, bottom, left, right, 0, value)
+    n, h, w, c = x.shape
+    out = np.empty((n, h + top + bottom, w + left + right, c), dtype=x.dtype)
+    out[...] = value
+    out[:, top : top + h, left : left + w] = x
+    return out
