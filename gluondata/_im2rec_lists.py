@@ -7,6 +7,8 @@ import random
 from collections.abc import Iterable
 from typing import NamedTuple
 
+from ._lst import read_lst
+
 __all__ = [
     "DEFAULT_EXTS",
     "ListItem",
@@ -129,29 +131,22 @@ def make_list(
 
 
 def read_list(path: str | os.PathLike) -> tuple[list[ListItem], list[str]]:
-    """Read a .lst file: ``index<TAB>label(s)<TAB>path`` lines.
+    """Read a .lst file: ``index<TAB>label(s)<TAB>path`` lines (the rules of :mod:`gluondata._lst`).
 
     Returns
     -------
     (list of ListItem, list of str)
-        The good lines, and a message (file, line number, reason) for each bad one.
+        The good lines, and a message (file, line number, reason, line) for each bad one.
     """
-    items, problems = [], []
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            fields = [field.strip() for field in line.strip().split("\t")]
-            if len(fields) < 3:
-                problems.append(
-                    f"{path}: line {number}: expected 'index<TAB>label(s)<TAB>path', "
-                    f"found {len(fields)} field(s): {line.strip()[:80]!r}"
-                )
-                continue
-            try:
-                labels = tuple(float(x) for x in fields[1:-1])
-                items.append(ListItem(int(fields[0]), fields[-1], labels))
-            except ValueError as err:
-                problems.append(f"{path}: line {number}: {err}")
-    return items, problems
+    lst = read_lst(path, strict=False)
+    labels, bounds = lst.labels.tolist(), lst.label_offsets.tolist()
+    items = [
+        ListItem(index, image, tuple(labels[start:stop]))
+        for index, image, start, stop in zip(
+            lst.index.tolist(), lst.paths, bounds[:-1], bounds[1:], strict=True
+        )
+    ]
+    return items, [bad.message for bad in lst.bad]
 
 
 def find_lists(prefix: str | os.PathLike) -> list[str]:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
+from typing import NamedTuple
 
 __all__ = [
     "MAGIC",
     "MAGIC_BYTES",
     "MAX_RECORD",
+    "Bound",
     "RecordIOError",
     "Window",
     "decode_record",
@@ -125,8 +127,27 @@ class Window:
         return at
 
 
+class Bound(NamedTuple):
+    """Where a record must end at the latest, for :func:`decode_record`.
+
+    Attributes
+    ----------
+    offset : int
+        The byte offset the record must end by.
+    next_record : bool
+        True if the .idx puts the next record there, False if the file ends there.
+    """
+
+    offset: int
+    next_record: bool
+
+
 def decode_record(
-    window: Window, offset: int, name: str, where: Callable[[], str] | None = None
+    window: Window,
+    offset: int,
+    name: str,
+    where: Callable[[], str] | None = None,
+    bound: Bound | None = None,
 ) -> tuple[bytes, int]:
     """Read the record that starts at ``offset``.
 
@@ -140,6 +161,10 @@ def decode_record(
         The file's name, for error messages.
     where : callable, optional
         Returns how the offset was reached (``"x.idx: line 4 (key 3)"``), for errors.
+    bound : Bound, optional
+        Where the record must end at the latest. A header whose length runs
+        past it fails at once, before its payload is read (so a damaged length
+        field never makes the reader fetch up to 512 MiB).
 
     Returns
     -------
@@ -151,7 +176,7 @@ def decode_record(
     ------
     RecordIOError
         A header is not the magic word, is cut short, has a continuation flag
-        out of order, or the payload is cut short.
+        out of order, or a length that runs past ``bound`` or the file's end.
     """
     pieces: list[bytes] = []
     pos = offset
@@ -166,14 +191,14 @@ def decode_record(
                 expected = f"an 8-byte record header, but the file ends after {available} byte(s)"
             else:
                 expected = "the next piece of a split record, but the file ends"
-            _fail(name, pos, where, expected + " (truncated file?)")
+            _fail(name, pos, where, f"expected {expected} (truncated file?)")
         magic, lrec = _HEAD.unpack_from(data, at)
         if magic != MAGIC:
             _fail(
                 name,
                 pos,
                 where,
-                f"the RecordIO magic word 0x{MAGIC:08x}, found 0x{magic:08x}"
+                f"expected the RecordIO magic word 0x{MAGIC:08x}, found 0x{magic:08x}"
                 + (" (the .idx does not match the .rec?)" if where and pos == offset else ""),
             )
         cflag, length = lrec >> 29, lrec & _LENGTH_MASK
@@ -182,7 +207,7 @@ def decode_record(
                 name,
                 pos,
                 where,
-                f"the start of a record (continue flag 0 or 1), found "
+                f"expected the start of a record (continue flag 0 or 1), found "
                 f"continue flag {cflag}"
                 + (" (the .idx does not match the .rec?)" if where else ""),
             )
@@ -191,23 +216,29 @@ def decode_record(
                 name,
                 pos,
                 where,
-                f"the next piece of a split record (continue flag 2 or 3), "
+                f"expected the next piece of a split record (continue flag 2 or 3), "
                 f"found continue flag {cflag}",
             )
         padded = _padded(length)
+        stop = pos + 8 + padded
+        if bound is not None and stop > bound.offset:
+            if bound.next_record:
+                _fail(
+                    name,
+                    pos,
+                    where,
+                    "length field damaged, or the .idx does not match the .rec: the header "
+                    f"gives {length} bytes, so the record runs to byte {stop}, past byte "
+                    f"{bound.offset} where the .idx puts the next record",
+                )
+            _fail(name, pos + 8, where, _cut_short(padded, bound.offset - pos - 8))
         if at + 8 + padded > len(data):
             at = window.ensure(pos, 8 + padded)
             data = window.data
             if at + 8 + padded > len(data):
-                _fail(
-                    name,
-                    pos + 8,
-                    where,
-                    f"{padded} bytes of payload and padding, but the file "
-                    f"ends after {len(data) - at - 8} (truncated file?)",
-                )
+                _fail(name, pos + 8, where, _cut_short(padded, len(data) - at - 8))
         piece = data[at + 8 : at + 8 + length]
-        pos += 8 + padded
+        pos = stop
         if cflag in (0, 3):
             if not pieces:
                 return piece, pos
@@ -225,6 +256,13 @@ def starts_record(window: Window, offset: int) -> bool:
     return magic == MAGIC and lrec >> 29 in (0, 1)
 
 
-def _fail(name: str, offset: int, where: Callable[[], str] | None, expected: str) -> None:
+def _cut_short(padded: int, left: int) -> str:
+    return (
+        f"expected {padded} bytes of payload and padding, but the file ends after {left} "
+        "(truncated file, or a damaged length field?)"
+    )
+
+
+def _fail(name: str, offset: int, where: Callable[[], str] | None, problem: str) -> None:
     context = f" ({where()})" if where else ""
-    raise RecordIOError(f"{name}: at byte offset {offset}{context}: expected {expected}")
+    raise RecordIOError(f"{name}: at byte offset {offset}{context}: {problem}")

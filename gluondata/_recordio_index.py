@@ -7,18 +7,19 @@ share the pages, and lookups are binary searches.
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
 from ._recordio_format import RecordIOError
 
-__all__ = ["IndexView", "RecordIndex", "format_line"]
+__all__ = ["IndexView", "KeyLog", "RecordIndex", "format_line"]
 
-_INT_LINES = re.compile(rb"(?:-?[0-9]{1,18}\t[0-9]{1,18}\r?\n)*")
+_SAFE = 10**18  # numbers below this in magnitude are read exactly as int64
+_INT64_MIN, _INT64_MAX = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
 
 
 def format_line(key: Any, offset: int) -> str:
@@ -69,13 +70,9 @@ class RecordIndex:
         """
         if data and not data.endswith(b"\n"):
             data += b"\n"
-        if key_type is int and _INT_LINES.fullmatch(data):
-            with warnings.catch_warnings():  # fast: the lines are known to be int<TAB>int
-                warnings.simplefilter("ignore", DeprecationWarning)
-                numbers = np.fromstring(data, dtype=np.int64, sep=" ")
-            if len(numbers) == 2 * data.count(b"\n"):
-                pairs = numbers.reshape(-1, 2)
-                return cls(pairs[:, 0].copy(), pairs[:, 1].copy(), name)
+        pairs = _int_pairs(data) if key_type is int else None
+        if pairs is not None:
+            return cls(pairs[:, 0].copy(), pairs[:, 1].copy(), name)
         keys, offsets = [], []
         for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
             fields = line.strip().split("\t")
@@ -83,6 +80,8 @@ class RecordIndex:
                 if len(fields) < 2:
                     raise ValueError("no tab")
                 key, offset = key_type(fields[0]), int(fields[1])
+                if not _INT64_MIN <= offset <= _INT64_MAX:
+                    raise ValueError("the offset does not fit in 64 bits")
             except ValueError as err:
                 raise RecordIOError(
                     f"{name}: line {number}: expected 'key<TAB>offset', found {line[:80]!r} ({err})"
@@ -182,6 +181,33 @@ class RecordIndex:
         return self.keys if self._dense else self._sorted_keys
 
 
+def _int_pairs(data: bytes) -> np.ndarray | None:
+    """Read ``key<TAB>offset`` lines of plain integers; None if a line is not one.
+
+    A line must be ``-?[0-9]+\\t[0-9]+\\r?\\n``. The check is a few whole-buffer
+    byte operations, not a regular expression (which took most of the parse
+    time of a large .idx): with the digits (and each key's sign) deleted, every
+    line must read ``"\\t\\n"``; numpy must then read exactly two numbers a
+    line, none so large that its int64 parse may have saturated. ``data`` ends
+    with a newline. On None, the line-by-line parser names the first bad line.
+    """
+    unix = data.replace(b"\r\n", b"\n") if b"\r" in data else data
+    unsigned = unix.replace(b"\n-", b"\n").removeprefix(b"-") if b"-" in unix else unix
+    separators = unsigned.translate(None, b"0123456789")
+    lines = len(separators) // 2
+    if separators != b"\t\n" * lines:
+        return None
+    try:
+        with warnings.catch_warnings():  # older numpy warns, newer raises, on unreadable text
+            warnings.simplefilter("ignore", DeprecationWarning)
+            numbers = np.fromstring(unix, dtype=np.int64, sep=" ")
+    except ValueError:
+        return None
+    if len(numbers) != 2 * lines or np.any((numbers >= _SAFE) | (numbers <= -_SAFE)):
+        return None
+    return numbers.reshape(-1, 2)
+
+
 class IndexView(Mapping):
     """A read-only ``{key: offset}`` view of a :class:`RecordIndex` (MXNet's ``idx`` dict)."""
 
@@ -196,3 +222,66 @@ class IndexView(Mapping):
 
     def __len__(self) -> int:
         return len(self._index.unique_keys())
+
+
+class KeyLog:
+    """The keys and offsets a writer has put in its .idx, readable in O(1) at any time.
+
+    The keys go into a numpy array whose capacity doubles when it is full (its
+    dtype widens when a key needs it, e.g. a longer string); :attr:`keys` is a
+    read-only view of the filled part, so ``writer.write_idx(len(writer.keys), ...)``
+    stays linear over a file.
+    """
+
+    def __init__(self) -> None:
+        self._keys = np.empty(0, dtype=np.int64)
+        self._count = 0
+        self._offsets: dict[Any, int] = {}
+
+    def append(self, key: Any, offset: int) -> None:
+        """Log ``key`` at ``offset`` (a repeated key's latest offset wins in :attr:`idx`)."""
+        count, keys = self._count, self._keys
+        if count == len(keys) or not _fits(key, keys.dtype):
+            dtype = _key_dtype(key, keys.dtype if count else None)
+            if dtype != keys.dtype or count == len(keys):
+                grown = np.empty(max(16, 2 * count) if count == len(keys) else len(keys), dtype)
+                grown[:count] = keys[:count]
+                self._keys = keys = grown
+        keys[count] = key
+        self._count = count + 1
+        self._offsets[key] = offset
+
+    @property
+    def keys(self) -> np.ndarray:
+        """The keys in the order logged (a read-only view)."""
+        view = self._keys[: self._count]
+        view.flags.writeable = False
+        return view
+
+    @property
+    def idx(self) -> Mapping[Any, int]:
+        """``{key: offset}``, read-only (a live view, not a copy)."""
+        return MappingProxyType(self._offsets)
+
+
+def _fits(key: Any, dtype: np.dtype) -> bool:
+    """Whether ``key`` can be stored in an array of ``dtype`` as it is (a quick check)."""
+    if dtype.kind == "i":
+        return type(key) is int and _INT64_MIN <= key <= _INT64_MAX
+    if dtype.kind == "U":
+        return type(key) is str and len(key) <= dtype.itemsize // 4
+    return dtype.kind == "O"
+
+
+def _key_dtype(key: Any, current: np.dtype | None) -> np.dtype:
+    """The dtype an array of keys needs once ``key`` joins keys of dtype ``current``."""
+    new = np.asarray(key).dtype if np.ndim(key) == 0 else np.dtype(object)
+    if current is None:
+        return new
+    try:
+        dtype = np.result_type(current, new)
+    except TypeError:  # e.g. numbers and strings: keep each key as it is
+        return np.dtype(object)
+    if dtype.kind == "f" and current.kind in "iub" and new.kind in "iub":
+        return np.dtype(object)  # int64 and uint64 keys: no lossy float64
+    return dtype

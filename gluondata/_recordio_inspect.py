@@ -6,19 +6,18 @@ import argparse
 import collections
 import io
 import os
-import struct
 import sys
 
 import numpy as np
 
 from ._recordio_format import RecordIOError
 from ._recordio_index import RecordIndex
+from ._recordio_pack import unpack
 from ._recordio_scan import build_index, default_idx_path, iter_records
 from ._recordio_source import open_source, read_whole
 
 __all__ = ["add_arguments", "inspect_file", "run"]
 
-_IR = struct.Struct("<IfQQ")
 _SHOWN = 5
 
 
@@ -33,17 +32,14 @@ class _Tally:
     def add(self, payload: bytes) -> None:
         from PIL import Image
 
-        if len(payload) < _IR.size:
-            self.labels["no IRHeader (shorter than 24 bytes)"] += 1
-            return
-        flag = _IR.unpack_from(payload)[0]
-        start = _IR.size + 4 * flag
-        if start > len(payload):
-            self.labels["no IRHeader (label count past the end)"] += 1
-            return
-        self.labels["scalar" if flag == 0 else f"{flag} floats"] += 1
         try:
-            with Image.open(io.BytesIO(payload[start:])) as img:
+            header, image = unpack(payload)
+        except RecordIOError:
+            self.labels["no IRHeader (too short for its header and labels)"] += 1
+            return
+        self.labels["scalar" if header.flag == 0 else f"{header.flag} floats"] += 1
+        try:
+            with Image.open(io.BytesIO(image)) as img:
                 self.formats[f"{img.format} {img.mode}"] += 1
                 self.sizes.append(img.size)
         except Exception:  # not an image: counted, not an error

@@ -15,7 +15,7 @@ import numpy as np
 
 from ._recordio_format import RecordIOError
 
-__all__ = ["IRHeader", "encode_image", "pack", "pack_img", "unpack", "unpack_img"]
+__all__ = ["IRHeader", "encode_image", "pack", "pack_img", "read_header", "unpack", "unpack_img"]
 
 _IR = struct.Struct("<IfQQ")
 _IR_SIZE = _IR.size
@@ -68,6 +68,21 @@ def pack(header: IRHeader | tuple, s: bytes) -> bytes:
     return _IR.pack(label.size, 0.0, header.id, header.id2) + label.tobytes() + bytes(s)
 
 
+def read_header(s: bytes) -> IRHeader:
+    """Read the IRHeader at the start of a record, as stored (``label`` is the header's float).
+
+    Raises
+    ------
+    RecordIOError
+        The record is shorter than an IRHeader (24 bytes).
+    """
+    if len(s) < _IR_SIZE:
+        raise RecordIOError(
+            f"a packed record needs a {_IR_SIZE}-byte IRHeader, this one has {len(s)} bytes"
+        )
+    return IRHeader(*_IR.unpack_from(s))
+
+
 def unpack(s: bytes) -> tuple[IRHeader, bytes]:
     """Split a record made by :func:`pack` into its header and payload.
 
@@ -87,11 +102,7 @@ def unpack(s: bytes) -> tuple[IRHeader, bytes]:
     RecordIOError
         The record is too short for its header and labels.
     """
-    if len(s) < _IR_SIZE:
-        raise RecordIOError(
-            f"a packed record needs a {_IR_SIZE}-byte IRHeader, this one has {len(s)} bytes"
-        )
-    header = IRHeader(*_IR.unpack_from(s))
+    header = read_header(s)
     if header.flag == 0:
         return header, bytes(s[_IR_SIZE:])
     end = _IR_SIZE + 4 * header.flag
@@ -179,7 +190,8 @@ def unpack_img(s: bytes, iscolor: int = -1) -> tuple[IRHeader, np.ndarray]:
         The record.
     iscolor : {-1, 0, 1}, default -1
         1: colour ``(H, W, 3)``; 0: gray ``(H, W)``; -1: as stored (gray
-        images as ``(H, W)``, the others as colour; alpha is dropped).
+        images without alpha as ``(H, W)``, the others as colour; alpha is
+        dropped).
 
     Returns
     -------
@@ -187,23 +199,13 @@ def unpack_img(s: bytes, iscolor: int = -1) -> tuple[IRHeader, np.ndarray]:
         The header and the uint8 pixels in **RGB** order (MXNet's version
         returned OpenCV's BGR).
     """
-    from .image import imdecode
+    from ._decode import open_image, to_array, unchanged_channels
 
     header, payload = unpack(s)
     if iscolor not in (-1, 0, 1):
         raise ValueError(f"iscolor must be -1, 0 or 1, got {iscolor!r}")
+    encoded = open_image(payload)
     if iscolor == -1:
-        iscolor = 0 if _stored_gray(payload) else 1
-    img = imdecode(payload, flag=iscolor)
+        iscolor = 0 if unchanged_channels(encoded.img) == 1 else 1
+    img = to_array(encoded, iscolor)
     return header, img[:, :, 0] if iscolor == 0 else img
-
-
-def _stored_gray(payload: bytes) -> bool:
-    """Whether an encoded image has a single (gray) channel; reads only its header."""
-    from PIL import Image
-
-    try:
-        with Image.open(io.BytesIO(payload)) as img:
-            return img.mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
-    except Exception:  # not an image: let imdecode report it
-        return False

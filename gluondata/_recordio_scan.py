@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import os
-import struct
 from collections.abc import Iterator
 
-from ._recordio_format import RecordIOError, Window, decode_record
+from ._recordio_format import Bound, RecordIOError, Window, decode_record
 from ._recordio_index import format_line
+from ._recordio_pack import read_header
 from ._recordio_source import local_path, open_source
 
 __all__ = ["build_index", "default_idx_path", "iter_records"]
-
-_ID = struct.Struct("<Q")
 
 
 def default_idx_path(uri: str | os.PathLike) -> str:
@@ -31,9 +29,10 @@ def iter_records(uri: str | os.PathLike) -> Iterator[tuple[int, int, bytes]]:
     source = open_source(uri)
     try:
         window = Window(source.pread, source.chunk)
+        end_of_file = Bound(source.size, next_record=False)
         offset = 0
         while True:
-            payload, end = decode_record(window, offset, source.name)
+            payload, end = decode_record(window, offset, source.name, bound=end_of_file)
             if end < 0:
                 return
             yield offset, end, payload
@@ -81,12 +80,14 @@ def build_index(
     lines = []
     for position, (offset, _, payload) in enumerate(iter_records(uri)):
         if key == "id":
-            if len(payload) < 24:
+            try:
+                record_id = read_header(payload).id
+            except RecordIOError:
                 raise RecordIOError(
                     f"{os.fspath(uri)}: record at byte offset {offset} has {len(payload)} bytes, "
                     "too short for an IRHeader (use key='position')"
-                )
-            lines.append(format_line(_ID.unpack_from(payload, 8)[0], offset))
+                ) from None
+            lines.append(format_line(record_id, offset))
         else:
             lines.append(format_line(position, offset))
     tmp = f"{idx_path}.{os.getpid()}.tmp"

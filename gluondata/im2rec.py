@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import io
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -28,6 +27,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numpy as np
+
+from ._decode import (
+    Encoded,
+    exif_orientation,
+    load,
+    open_image,
+    read_file,
+    to_array,
+    unchanged_channels,
+)
 from ._im2rec_lists import (
     DEFAULT_EXTS,
     ListItem,
@@ -54,9 +64,6 @@ __all__ = [
     "run",
     "write_list",
 ]
-
-_GRAY_MODES = frozenset({"1", "L", "I", "I;16", "I;16B", "I;16L", "F"})
-_ALPHA_MODES = frozenset({"LA", "La", "PA", "RGBA", "RGBa"})
 
 
 @dataclass(frozen=True)
@@ -104,14 +111,11 @@ def encode_item(item: ListItem, root: str | os.PathLike, options: PackOptions) -
     label = list(labels) if options.pack_label and len(labels) > 1 else labels[0]
     header = IRHeader(0, label, item.index, 0)
     path = os.path.join(os.fspath(root), item.path)
+    data = read_file(path)
+    encoded = open_image(data, path)  # an image at all? (the header is enough)
     if options.pass_through:
-        with open(path, "rb") as f:
-            data = f.read()
-        with Image.open(io.BytesIO(data)):  # an image at all? (the header is enough)
-            pass
         return pack(header, data)
-    with Image.open(path) as img:
-        img = _load(img, options.color)
+    img = Image.fromarray(_imread(encoded, options.color))
     if options.center_crop:
         w, h = img.size
         side = min(w, h)
@@ -125,18 +129,33 @@ def encode_item(item: ListItem, root: str | os.PathLike, options: PackOptions) -
     return pack(header, encode_image(img, options.quality, options.encoding))
 
 
-def _load(img, color: int):
-    """Decode an opened image in im2rec's colour mode (EXIF orientation applied, as cv2.imread)."""
-    from PIL import ImageOps
+def _imread(encoded: Encoded, color: int) -> np.ndarray:
+    """Decode as MXNet's im2rec does with ``cv2.imread(path, color)``, in RGB order.
 
-    img = ImageOps.exif_transpose(img)
-    mode = img.mode
-    if color == 1:
-        return img.convert("RGB")
-    if color == 0 or mode in _GRAY_MODES:
-        return img.convert("L")
-    has_alpha = mode in _ALPHA_MODES or "transparency" in img.info
-    return img.convert("RGBA" if has_alpha else "RGB")
+    Parameters
+    ----------
+    encoded : Encoded
+        The opened image file.
+    color : {1, 0, -1}
+        1: colour ``(H, W, 3)``; 0: gray ``(H, W)`` (libjpeg's luma for a JPEG,
+        libpng's formula otherwise), both with the EXIF orientation applied;
+        -1: as stored, gray ``(H, W)``, colour, or colour with alpha
+        ``(H, W, 4)``, orientation ignored. 16-bit samples keep their high byte.
+
+    Returns
+    -------
+    numpy.ndarray of uint8
+    """
+    if color == -1:
+        encoded.orientation = 1
+        channels = unchanged_channels(encoded.img)
+        if channels == 4:
+            return np.asarray(load(encoded).convert("RGBA"))
+        color = 0 if channels == 1 else 1
+    else:
+        encoded.orientation = exif_orientation(encoded.img)
+    pixels = to_array(encoded, color)
+    return pixels[:, :, 0] if color == 0 else pixels
 
 
 def pack_list(

@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from ._recordio_format import RecordIOError, Window, decode_record, starts_record
-from ._recordio_index import IndexView, RecordIndex, format_line
+from ._recordio_format import Bound, RecordIOError, Window, decode_record, starts_record
+from ._recordio_index import IndexView, KeyLog, RecordIndex, format_line
 from ._recordio_pack import IRHeader, pack, pack_img, unpack, unpack_img
 from ._recordio_scan import build_index
 from ._recordio_source import Source, forget_after_fork, local_path, open_source, read_whole
@@ -191,7 +191,9 @@ class MXRecordIO:
         window = self._window
         if window is None:
             window = self._window = Window(source.pread, source.chunk)
-        payload, end = decode_record(window, self._pos, source.name)
+        payload, end = decode_record(
+            window, self._pos, source.name, bound=Bound(source.size, next_record=False)
+        )
         if end < 0:
             return None
         self._pos = end
@@ -271,15 +273,14 @@ class MXIndexedRecordIO(MXRecordIO):
         self.idx_path = os.fspath(idx_path)
         self.key_type = key_type
         self._index: RecordIndex | None = None
-        self._written_keys: list[Any] = []
-        self._written_offsets: list[int] = []
+        self._written = KeyLog()
         super().__init__(uri, flag)
 
     def open(self) -> None:
         """Open the .rec and the .idx (the .idx is read once, and kept over ``reset()``)."""
         super().open()
         if self.writable:
-            self._written_keys, self._written_offsets = [], []
+            self._written = KeyLog()
         elif self._index is None:
             self._index = self._load_index()
 
@@ -306,17 +307,17 @@ class MXIndexedRecordIO(MXRecordIO):
 
     @property
     def keys(self) -> np.ndarray:
-        """The keys, one per .idx line, in file order."""
+        """The keys, one per .idx line, in file order (a writer's: a read-only view, O(1))."""
         if self._index is not None and not self.writable:
             return self._index.keys
-        return np.asarray(self._written_keys)
+        return self._written.keys
 
     @property
     def idx(self) -> Mapping[Any, int]:
-        """``{key: byte offset}`` (read-only)."""
+        """``{key: byte offset}`` (read-only; a writer's is a live view, O(1))."""
         if self._index is not None and not self.writable:
             return IndexView(self._index)
-        return dict(zip(self._written_keys, self._written_offsets, strict=True))
+        return self._written.idx
 
     def _the_index(self) -> RecordIndex:
         if self.writable or self._index is None:
@@ -329,7 +330,11 @@ class MXIndexedRecordIO(MXRecordIO):
         self._pos = int(index.offsets[index.row(idx)])
 
     def read_idx(self, idx: Any) -> bytes:
-        """Return the record of key ``idx`` (one read of the file; safe from any thread).
+        """Return the record of key ``idx`` (safe from any thread).
+
+        A record up to the read-ahead chunk (1 MiB locally) takes one read of
+        exactly its bytes; a larger one, a second read. A damaged length field
+        fails at once, before anything past the next indexed record is read.
 
         Raises
         ------
@@ -343,15 +348,15 @@ class MXIndexedRecordIO(MXRecordIO):
         offset, end = index.span(row)
         source = self._reader()
         window = Window(source.pread, source.chunk)
-        window.preload(offset, source.pread(offset, end - offset))
+        window.preload(offset, source.pread(offset, min(end - offset, source.chunk)))
         payload, self._pos = _decode_indexed(window, source, index, row, (offset, end))
         return payload
 
     def read_idx_many(self, keys: Sequence[Any]) -> list[bytes]:
         """Return the records of several keys, in the order given.
 
-        Records that lie next to each other in the file are fetched with one
-        read (one request for a remote file).
+        Records that lie next to each other in the file are fetched together,
+        in reads (requests, for a remote file) of up to a chunk each.
         """
         index = self._the_index()
         rows = index.rows(keys)
@@ -366,7 +371,7 @@ class MXIndexedRecordIO(MXRecordIO):
         out: list[bytes] = [b""] * len(rows)
         for first, last in zip([0, *gaps], [*gaps, len(order)], strict=True):
             begin, finish = int(starts[first]), int(stops[last - 1])
-            window.preload(begin, source.pread(begin, finish - begin))
+            window.preload(begin, source.pread(begin, min(finish - begin, source.chunk)))
             for j in order[first:last].tolist():
                 span = (int(offsets[j]), int(ends[j]))
                 out[j], _ = _decode_indexed(window, source, index, int(rows[j]), span)
@@ -387,8 +392,7 @@ class MXIndexedRecordIO(MXRecordIO):
         line = format_line(key, offset)
         self.write(buf)
         self._writer.write_line(line)
-        self._written_keys.append(key)
-        self._written_offsets.append(offset)
+        self._written.append(key, offset)
 
 
 def _decode_indexed(
@@ -396,17 +400,12 @@ def _decode_indexed(
 ) -> tuple[bytes, int]:
     """Decode the record on .idx row ``row``; it must end by the next indexed offset."""
     offset, bound = span
-    payload, end = decode_record(window, offset, source.name, partial(index.describe, row))
+    limit = Bound(bound, next_record=bound < index.size)
+    payload, end = decode_record(window, offset, source.name, partial(index.describe, row), limit)
     if end < 0:
         raise RecordIOError(
             f"{index.describe(row)}: byte offset {offset} is the end of {source.name}: "
             "the .idx does not match the .rec"
-        )
-    if end > bound:
-        raise RecordIOError(
-            f"{source.name}: the record at byte offset {offset} ({index.describe(row)}) runs to "
-            f"byte {end}, past byte {bound} where the .idx puts another record: the .idx does "
-            "not match the .rec, or the record's header is damaged"
         )
     if end < bound and not starts_record(window, end):
         raise RecordIOError(

@@ -1,6 +1,7 @@
 """``gluondata im2rec`` and ``gluondata inspect``: lists, packing, and reading the result back."""
 
 import io
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,8 @@ import pytest
 from PIL import Image
 
 from gluondata import im2rec, recordio
+from gluondata._lst import read_lst
+from gluondata._recordio_inspect import inspect_file
 from gluondata.vision import ImageRecordDataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,6 +117,28 @@ def test_read_list_reports_bad_lines(tmp_path):
     items, problems = im2rec.read_list(lst)
     assert items == [im2rec.ListItem(0, "a.jpg", (1.5, 2.0)), im2rec.ListItem(2, "c.jpg", (3.0,))]
     assert [p.split(": ")[1] for p in problems] == ["line 2", "line 3"]
+    assert all(p.startswith(f"{lst}: line") for p in problems)
+
+
+def test_one_lst_parser_strict_or_skipping(tmp_path):
+    lst = tmp_path / "x.lst"
+    text = "0\t1.5\t2\ta.jpg\n\n7\t3\t sub/b c.jpg \r\nnot a line\n1\tx\tb.jpg\n-2\t4\tc.jpg\n"
+    lst.write_bytes(text.encode() + b"3\t0\t\xff.jpg\n")  # a file name that is not UTF-8
+    read = read_lst(lst, strict=False)
+    assert read.index.tolist() == [0, 7, -2, 3] and read.index.dtype == np.int64
+    assert [read.label(i).tolist() for i in range(4)] == [[1.5, 2.0], [3.0], [4.0], [0.0]]
+    assert read.label_offsets.tolist() == [0, 2, 3, 4, 5] and read.labels.dtype == np.float64
+    assert list(read.paths)[:3] == ["a.jpg", "sub/b c.jpg", "c.jpg"]
+    assert os.fsencode(read.paths[3]) == b"\xff.jpg"
+    assert not read.index.flags.writeable and not read.labels.flags.writeable
+    assert [(bad.number, bad.line) for bad in read.bad] == [(4, "not a line"), (5, "1\tx\tb.jpg")]
+    assert read.bad[0].message.startswith(f"{lst}: line 4: expected 'index<TAB>label(s)<TAB>path'")
+    assert "could not convert string to float: 'x'" in read.bad[1].message
+    with pytest.raises(ValueError, match=r"x\.lst: line 4: .*found 'not a line'"):
+        read_lst(lst)
+    (tmp_path / "empty.lst").write_text("\n\n")
+    empty = read_lst(tmp_path / "empty.lst")
+    assert len(empty.index) == len(empty.paths) == 0 and empty.label_offsets.tolist() == [0]
 
 
 def test_find_lists_takes_every_list_with_the_prefix(tmp_path):
@@ -192,6 +217,55 @@ def test_png_encoding_keeps_pixels_and_gray_color_mode(images, tmp_path):
     assert img.ndim == 2 and img.shape == (24, 36)
 
 
+@pytest.mark.parametrize("color", [1, 0, -1])
+def test_a_16_bit_png_is_packed_by_its_high_byte(tmp_path, color):
+    """As cv2.imread: 16-bit samples keep their high byte (not all white)."""
+    values = (np.arange(24 * 36).reshape(24, 36) * 75).astype(np.uint16)
+    Image.fromarray(values).save(tmp_path / "deep.png")
+    result, _ = pack(tmp_path, tmp_path, "deep", items("deep.png"), color=color, encoding=".png")
+    _, img = recordio.unpack_img(recordio.MXRecordIO(result.rec_path, "r").read())
+    expected = (values >> 8).astype(np.uint8)
+    np.testing.assert_array_equal(img, expected if color != 1 else np.dstack([expected] * 3))
+
+
+def test_gray_mode_is_opencvs(images, tmp_path):
+    """--color 0 gives libpng's integer gray for a PNG and libjpeg's luma for a JPEG, as OpenCV."""
+    result, _ = pack(
+        images, tmp_path, "g", items("cat/b.png", "cat/a.jpg"), color=0, encoding=".png"
+    )
+    reader = recordio.MXRecordIO(result.rec_path, "r")
+    rgb = np.asarray(Image.open(images / "cat" / "b.png"), dtype=np.int32)
+    libpng = ((rgb @ np.array([9797, 19234, 3737])) >> 15).astype(np.uint8)
+    np.testing.assert_array_equal(recordio.unpack_img(reader.read())[1], libpng)
+    with Image.open(images / "cat" / "a.jpg") as jpeg:
+        jpeg.draft("L", jpeg.size)  # libjpeg's own RGB-to-gray, as cv2.imread(path, 0)
+        np.testing.assert_array_equal(recordio.unpack_img(reader.read())[1], np.asarray(jpeg))
+
+
+def test_exif_orientation_and_alpha_are_cv2_imreads(tmp_path):
+    """1 and 0 apply the EXIF orientation (even after JFIF); -1 ignores it and keeps alpha."""
+    wide = np.zeros((10, 16, 3), np.uint8)
+    wide[:, :8] = 255
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to view
+    Image.fromarray(wide).save(tmp_path / "turn.jpg", quality=95, exif=exif.tobytes())
+    assert (tmp_path / "turn.jpg").read_bytes()[6:11] == b"JFIF\0"
+    rgba = np.dstack([wide, np.full((10, 16), 128, np.uint8)])
+    Image.fromarray(rgba).save(tmp_path / "alpha.png")
+    names = items("turn.jpg", "alpha.png")
+    shapes = {}
+    for color in (1, 0, -1):
+        result, _ = pack(tmp_path, tmp_path, f"c{color + 1}", names, color=color, encoding=".png")
+        reader = recordio.MXRecordIO(result.rec_path, "r")
+        payloads = [recordio.unpack(reader.read())[1] for _ in names]
+        shapes[color] = [np.asarray(Image.open(io.BytesIO(p))).shape for p in payloads]
+    assert shapes == {
+        1: [(16, 10, 3), (10, 16, 3)],
+        0: [(16, 10), (10, 16)],
+        -1: [(10, 16, 3), (10, 16, 4)],
+    }
+
+
 def test_pass_through_stores_the_files_bytes(images, tmp_path):
     result, _ = pack(images, tmp_path, "pt", items("top.jpg", "cat/fake.png"), pass_through=True)
     assert result.written == 1 and "fake.png" in result.skipped[0]
@@ -246,6 +320,24 @@ def test_inspect_reports_a_bad_index_and_rebuilds_it(images, tmp_path):
     assert idx.read_text().splitlines()[0] == "0\t0"
     missing = gluondata_cli("inspect", str(tmp_path / "nope.rec"))
     assert missing.returncode == 1 and "nope.rec" in missing.stderr
+
+
+def test_inspect_counts_label_formats_with_the_recordio_header_parser(tmp_path):
+    image = io.BytesIO()
+    Image.fromarray(pixels(8, 8, 0)).save(image, "PNG")
+    records = [recordio.pack((0, 1.0, i, 0), image.getvalue()) for i in range(3)]
+    records += [recordio.pack((0, [1.0, 2.0], 3, 0), b"not an image")] * 2
+    records += [b"short", recordio.pack((0, [1.0] * 9, 4, 0), b"")[:40]]  # 9 labels announced
+    rec = tmp_path / "mixed.rec"
+    with recordio.MXRecordIO(rec, "w") as writer:
+        for record in records:
+            writer.write(record)
+    lines, sound = inspect_file(rec)
+    assert sound
+    assert lines[1] == (
+        "labels: scalar (3), 2 floats (2), no IRHeader (too short for its header and labels) (2)"
+    )
+    assert lines[2] == "payloads: PNG RGB (3), not an image (2)"
 
 
 def test_inspect_reports_a_damaged_file(images, tmp_path):

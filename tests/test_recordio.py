@@ -4,12 +4,14 @@ import pickle
 import struct
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
 
 from gluondata import RecordFileDataset, recordio
 from gluondata import _recordio_source as recordio_source
+from gluondata._recordio_index import RecordIndex
 from gluondata.recordio import RecordIOError
 
 MAGIC = bytes.fromhex("0a23d7ce")
@@ -201,6 +203,7 @@ def test_build_index_of_a_damaged_file_writes_nothing(tmp_path):
         ("0\t0\n1 12\n", "line 2: expected 'key<TAB>offset'"),
         ("0\t0\n1\tx\n", "line 2: expected 'key<TAB>offset'"),
         ("0\t0\n\n1\t12\n", "line 2"),
+        ("0\t0\n1\t99999999999999999999\n", "line 2: .*does not fit in 64 bits"),
         ("0\t0\n1\t400\n", r"line 2 \(key 1\): offset 400 cannot be .* \(24 bytes"),
         ("0\t0\n1\t-12\n", r"line 2 \(key 1\): offset -12"),
         ("0\t0\n1\t6\n", r"line 2 \(key 1\): offset 6 .*multiple of 4"),
@@ -228,6 +231,75 @@ def test_an_offset_that_is_not_a_record_start_is_reported_on_read(tmp_path):
         assert part in message
     with pytest.raises(RecordIOError, match=r"x\.idx: line 2"):
         reader.read_idx_many([1])
+
+
+def test_a_writers_keys_and_idx_are_views_not_rebuilt(tmp_path):
+    """``write_idx(len(w.keys), ...)`` stays linear: keys and idx cost O(1) on a writer."""
+    writer = recordio.MXIndexedRecordIO(tmp_path / "x.idx", tmp_path / "x.rec", "w")
+    idx = writer.idx
+    for _ in range(5):
+        writer.write_idx(len(writer.keys), b"abcd")
+    keys = writer.keys
+    assert keys.tolist() == [0, 1, 2, 3, 4] and np.shares_memory(keys, writer.keys)
+    assert dict(idx) == {k: 12 * k for k in range(5)}  # a live view, not a copy
+    with pytest.raises(ValueError, match="read-only"):
+        keys[0] = 7
+    with pytest.raises(TypeError):
+        idx[9] = 0
+    writer.write_idx(1, b"again")  # a repeated key: the last offset wins, as when reading
+    assert writer.keys.tolist() == [0, 1, 2, 3, 4, 1] and idx[1] == 60
+    start = time.perf_counter()
+    for _ in range(20_000):
+        writer.write_idx(len(writer.keys), b"")
+        assert len(writer.idx) == len(writer.keys) - 1  # (key 1 is repeated)
+    assert time.perf_counter() - start < 2.0  # quadratic took 8 s here
+    writer.close()
+    reader = recordio.MXIndexedRecordIO(tmp_path / "x.idx", tmp_path / "x.rec", "r")
+    assert reader.keys.tolist() == [*keys.tolist(), 1, *range(6, 20_006)]
+
+
+def test_a_writers_string_keys_widen_as_they_grow(tmp_path):
+    rec, idx = tmp_path / "x.rec", tmp_path / "x.idx"
+    with recordio.MXIndexedRecordIO(idx, rec, "w", key_type=str) as writer:
+        names = ["a", "bbbbbbbb", "cc", *(f"k{i}" for i in range(40))]
+        for name in names:
+            writer.write_idx(name, name.encode())
+        assert writer.keys.tolist() == names and writer.keys.dtype == np.dtype("<U8")
+        assert writer.idx["bbbbbbbb"] == 12
+    reader = recordio.MXIndexedRecordIO(idx, rec, "r", key_type=str)
+    assert reader.keys.tolist() == names
+
+
+def test_parsing_a_large_index_is_not_dominated_by_its_check():
+    """The .idx check costs little next to numpy reading the numbers (a regex cost 6x more)."""
+    data = "".join(f"{i}\t{i * 4000}\n" for i in range(400_000)).encode()
+
+    def best(parse):
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            parse()
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    reading = best(lambda: np.fromstring(data, dtype=np.int64, sep=" "))
+    parsing = best(lambda: RecordIndex.parse(data, "x.idx"))
+    assert parsing < 4 * reading
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("0\t0\n1\t12\n2\t1 2\n3\t36\n", "line 3: expected 'key<TAB>offset', found '2\\t1 2'"),
+        ("0\t0\n-1\t12\n2\t-\n", "line 3: expected 'key<TAB>offset', found '2\\t-'"),
+        ("0\t0\r\n1\t12\r\n2\t\r\n", "line 3: expected 'key<TAB>offset', found '2\\t'"),
+    ],
+)
+def test_the_first_bad_line_of_a_large_index_is_named_with_its_content(text, line):
+    data = (text + "".join(f"{i}\t{4 * i}\n" for i in range(4, 100_000))).encode()
+    with pytest.raises(RecordIOError) as info:
+        RecordIndex.parse(data, "x.idx")
+    assert str(info.value).startswith(f"x.idx: {line}")
 
 
 # -- damaged files --------------------------------------------------------------------------
@@ -283,6 +355,60 @@ def test_split_pieces_read_back_whole(tmp_path):
     reader = recordio.MXRecordIO(path, "r")
     assert reader.read() == MAGIC + b"abcd" + MAGIC + b"xy"
     assert reader.read() == b"z"
+
+
+def counted_preads(monkeypatch):
+    """The ``(size, offset)`` of every ``os.pread`` a reader makes from now on."""
+    calls = []
+    real_pread = recordio_source.os.pread
+
+    def counting_pread(fd, size, offset):
+        calls.append((size, offset))
+        return real_pread(fd, size, offset)
+
+    monkeypatch.setattr(recordio_source.os, "pread", counting_pread)
+    return calls
+
+
+def test_a_read_by_key_fetches_a_bounded_chunk_not_the_unindexed_tail(tmp_path, monkeypatch):
+    rec, idx = tmp_path / "x.rec", tmp_path / "x.idx"
+    with recordio.MXIndexedRecordIO(idx, rec, "w") as writer:
+        writer.write_idx(0, b"first record")
+        for _ in range(6):
+            writer.write(bytes(1 << 20))  # 6 MiB of records the .idx does not name
+        writer.write_idx(1, b"x" * 3_000_000)  # a record larger than the chunk
+    reader = recordio.MXIndexedRecordIO(idx, rec, "r")
+    calls = counted_preads(monkeypatch)
+    assert reader.read_idx(0) == b"first record"
+    assert reader.read_idx_many([0]) == [b"first record"]
+    assert sum(size for size, _ in calls) <= 2 * recordio_source.LOCAL_CHUNK
+    assert reader.read_idx(1) == b"x" * 3_000_000  # the window refills as the record needs
+    assert reader.read_idx_many([1, 0]) == [b"x" * 3_000_000, b"first record"]
+
+
+def test_a_damaged_length_fails_at_once_naming_file_offset_and_bound(tmp_path, monkeypatch):
+    items = [(i, bytes([i]) * 100) for i in range(10)] + [(10, bytes(4_000_000))]
+    rec, idx = write_indexed(tmp_path, items)
+    data = bytearray(rec.read_bytes())
+    data[4 * 108 + 4 : 4 * 108 + 8] = struct.pack("<I", (1 << 29) - 1)  # record 4's length
+    rec.write_bytes(bytes(data))
+    reader = recordio.MXIndexedRecordIO(idx, rec, "r")
+    calls = counted_preads(monkeypatch)
+    for read in (lambda: reader.read_idx(4), lambda: reader.read_idx_many([3, 4])):
+        with pytest.raises(RecordIOError, match="length field damaged") as info:
+            read()
+        message = str(info.value)
+        assert message.startswith(f"{rec}: at byte offset 432 ({idx}: line 5 (key 4))")
+        assert "past byte 540 where the .idx puts the next record" in message
+    assert sum(size for size, _ in calls) < 1000  # not the 4 MB after it, nor 512 MiB
+    assert reader.read_idx(5) == bytes([5]) * 100
+    calls.clear()
+    sequential = recordio.MXRecordIO(rec, "r")
+    for _ in range(4):
+        sequential.read()
+    with pytest.raises(RecordIOError, match="truncated file, or a damaged length field"):
+        sequential.read()
+    assert sum(size for size, _ in calls) <= recordio_source.LOCAL_CHUNK
 
 
 # -- pickling -------------------------------------------------------------------------------
@@ -365,14 +491,7 @@ def test_pack_img_gray_and_jpeg():
 def test_reads_are_few_and_large(tmp_path, monkeypatch):
     rec, idx = write_indexed(tmp_path, [(i, bytes([i % 256]) * (i % 50)) for i in range(2000)])
     reader = recordio.MXIndexedRecordIO(idx, rec, "r")
-    calls = []
-    real_pread = recordio_source.os.pread
-
-    def counting_pread(fd, size, offset):
-        calls.append((size, offset))
-        return real_pread(fd, size, offset)
-
-    monkeypatch.setattr(recordio_source.os, "pread", counting_pread)
+    calls = counted_preads(monkeypatch)
     assert len(list(iter(reader.read, None))) == 2000
     assert len(calls) <= 2  # the whole file in 1 MiB chunks, not one call per record
     calls.clear()

@@ -6,6 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gluondata import RecordFileDataset, recordio
+from gluondata._recordio_index import RecordIndex, _int_pairs
 from gluondata.recordio import RecordIOError
 
 MAGIC = bytes.fromhex("0a23d7ce")
@@ -182,3 +183,38 @@ def test_a_damaged_index_gives_an_error_or_good_records(tmp_path, small_file):
                 except RecordIOError:
                     continue
                 assert record in RECORDS
+
+
+# -- the .idx parser's fast path ------------------------------------------------------------
+
+fields = st.one_of(
+    st.integers(-(10**19), 10**19).map(str),
+    st.integers(-5, 10**6).map(str),
+    st.text("0123456789", max_size=22),  # leading zeros, empty, too long for an int64
+    st.text("0123456789-+\t\r x", max_size=6),
+)
+idx_lines = st.tuples(
+    fields, st.sampled_from(["\t", "\t", " ", "\t\t", ""]), fields, st.sampled_from(["\n", "\r\n"])
+).map("".join)
+
+
+@SETTINGS
+@given(lines=st.lists(idx_lines, max_size=6), end=st.sampled_from(["", "\n", "\r"]))
+def test_the_fast_index_parse_agrees_with_the_line_by_line_one(lines, end):
+    data = ("".join(lines) + end).encode()
+
+    def parse(key_type):
+        try:
+            index = RecordIndex.parse(data, "x.idx", key_type)
+        except RecordIOError as err:
+            return str(err)
+        return index.keys.tolist(), index.offsets.tolist()
+
+    assert parse(int) == parse(lambda text: int(text))  # a lambda: always line by line
+
+
+def test_the_fast_index_parse_takes_signs_and_crlf():
+    data = b"-3\t0\r\n0007\t12\n5\t999999999999999999\n"
+    assert _int_pairs(data).tolist() == [[-3, 0], [7, 12], [5, 999999999999999999]]
+    for slow in (b"1\t2\t3\n", b"1\t-2\n", b"1 \t2\n", b"1\t9999999999999999999\n", b"-\t2\n"):
+        assert _int_pairs(slow) is None, slow
