@@ -151,13 +151,7 @@ def _exif_orientation(img: Image.Image) -> int:
     OpenCV's ``imdecode`` applies it to JPEGs, but MXNet's fast path (taken
     when a JPEG starts with a JFIF segment) decodes with the orientation ignored.
     """
-    if img.format != "JPEG" or "exif" not in img.info:
-        return 1
-    try:
-        orientation = img.getexif().get(0x0112, 1)
-    except Exception:  # a malformed EXIF block: MXNet's decoder ignores it too
-        return 1
-    return orientation if orientation in _ORIENT else 1
+    return exif_orientation(img) if img.format == "JPEG" else 1
 
 
 def orient(img: Image.Image, orientation: int) -> Image.Image:

@@ -127,10 +127,10 @@ def test_image_list_from_lst_file(tmp_path):
 
 def test_image_list_bad_line_names_file_and_line(tmp_path):
     (tmp_path / "bad.lst").write_text("0\t1\ta.png\nnot a line\n")
-    with pytest.raises(ValueError, match=r"bad\.lst, line 2"):
+    with pytest.raises(ValueError, match=r"bad\.lst: line 2"):
         ImageListDataset(tmp_path, "bad.lst")
     (tmp_path / "bad2.lst").write_text("x\t1\ta.png\n")
-    with pytest.raises(ValueError, match=r"bad2\.lst, line 1"):
+    with pytest.raises(ValueError, match=r"bad2\.lst: line 1"):
         ImageListDataset(tmp_path, "bad2.lst")
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from .._decode import read_file
+from .._lst import read_lst
 from ..strings import StringArray
 from ._encoded import EncodedImageDataset
 
@@ -141,15 +142,19 @@ class ImageListDataset(EncodedImageDataset):
         super().__init__(flag, transform)
         self._root = os.path.expanduser(os.fspath(root))
         if isinstance(imglist, (str, os.PathLike)):
-            labels, paths = _read_lst(os.path.join(self._root, os.fspath(imglist)))
+            lst = read_lst(os.path.join(self._root, os.fspath(imglist)))
+            self._paths = lst.paths
+            self._labels = lst.labels.astype(np.float32)
+            self._labels.setflags(write=False)
+            self._offsets = lst.label_offsets
         elif isinstance(imglist, Sequence):
             labels, paths = _parse_entries(imglist)
+            self._paths = StringArray(paths)
+            self._labels, self._offsets = pack_rows(labels, np.float32)
         else:
             raise ValueError(
                 f"imglist must be filename or list of valid entries, given {type(imglist)}"
             )
-        self._paths = StringArray(paths)
-        self._labels, self._offsets = pack_rows(labels, np.float32)
 
     def __len__(self) -> int:
         return len(self._paths)
@@ -174,27 +179,6 @@ def pack_rows(rows: Sequence[Sequence[float]], dtype: type) -> tuple[np.ndarray,
     flat = np.fromiter((v for r in rows for v in r), dtype=dtype, count=int(offsets[-1]))
     flat.setflags(write=False)
     return flat, offsets
-
-
-def _read_lst(path: str) -> tuple[list[list[float]], list[str]]:
-    labels, paths = [], []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            cols = line.rstrip("\r\n").split("\t")
-            try:
-                if len(cols) < 3:
-                    raise ValueError("fewer than 3 tab-separated columns")
-                int(cols[0])
-                labels.append([float(v) for v in cols[1:-1]])
-            except ValueError as exc:
-                raise ValueError(
-                    f"{path}, line {lineno}: expected 'index<TAB>label(s)<TAB>path' "
-                    f"({exc}), got {line.rstrip()!r}"
-                ) from None
-            paths.append(cols[-1])
-    return labels, paths
 
 
 def _parse_entries(entries: Sequence[Sequence[Any]]) -> tuple[list[list[float]], list[str]]:
