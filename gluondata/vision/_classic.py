@@ -31,8 +31,18 @@ FileSpec = tuple[str, str]  # (file name, SHA-1)
 class _DownloadedDataset(Dataset):
     """``(data[i], label[i])`` from arrays loaded once; ``transform(data, label)`` if given."""
 
-    def __init__(self, root: str | os.PathLike[str], transform: Callable[..., Any] | None) -> None:
+    _namespace = ""
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        train: bool = True,
+        transform: Callable[..., Any] | None = None,
+    ) -> None:
+        if root is None:
+            root = os.path.join(data_dir(), "datasets", self._namespace)
         self._root = os.path.expanduser(os.fspath(root))
+        self._train = train
         self._transform = transform
         self._data, self._label = self._get_data()
 
@@ -90,17 +100,6 @@ class MNIST(_DownloadedDataset):
         "t10k-labels-idx1-ubyte.gz",
         "763e7fa3757d93b0cdec073cef058b2004252c17",
     )
-
-    def __init__(
-        self,
-        root: str | os.PathLike[str] | None = None,
-        train: bool = True,
-        transform: Callable[..., Any] | None = None,
-    ) -> None:
-        self._train = train
-        if root is None:
-            root = os.path.join(data_dir(), "datasets", self._namespace)
-        super().__init__(root, transform)
 
     def _get_data(self) -> tuple[np.ndarray, np.ndarray]:
         data, label = (
@@ -168,17 +167,6 @@ class CIFAR10(_DownloadedDataset):
         ("test_batch.bin", "67eb016db431130d61cd03c7ad570b013799c88c"),
     )
     _label_bytes = 1
-
-    def __init__(
-        self,
-        root: str | os.PathLike[str] | None = None,
-        train: bool = True,
-        transform: Callable[..., Any] | None = None,
-    ) -> None:
-        self._train = train
-        if root is None:
-            root = os.path.join(data_dir(), "datasets", self._namespace)
-        super().__init__(root, transform)
 
     def _label_column(self) -> int:
         return 0
