@@ -2,7 +2,8 @@
 
 from . import batchify, image, random, recordio, vision
 from ._columns import SampleColumns
-from ._workers import WorkerDiedError, WorkerInfo, get_worker_info
+from ._worker_info import WorkerInfo, get_worker_info
+from ._workers import WorkerDiedError
 from .dataloader import DataLoader
 from .dataset import ArrayDataset, Dataset, RecordFileDataset, SimpleDataset
 from .sampler import (

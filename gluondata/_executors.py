@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from ._fetch import BatchJob, BatchTask, TaskResult, run_tasks
-from ._workers.info import WorkerInfo, set_worker_info
+from ._worker_info import WorkerInfo, set_worker_info
 
 __all__ = ["BatchTimeout", "Executor", "InlineExecutor", "PendingTasks", "ThreadExecutor"]
 

@@ -68,6 +68,13 @@ class DataLoader:
     in_order : bool, default True
         Yield batches in sampler order; with False, a batch is yielded as
         soon as it is ready (the same batches, in the order they finish).
+    seed_global_rngs : bool, default True
+        With ``seed``, also seed numpy's and Python's global generators for
+        each batch (and restore them after), so transforms that call
+        ``np.random``/``random`` directly are reproducible. The global
+        generators are shared by all threads, so with ``thread_pool=True``
+        seeded batches then compute one at a time: pass False when every
+        random transform uses :func:`gluondata.random.generator`.
     pin_device_id, auto_reload, try_nopython
         Accepted so that Gluon code runs unchanged; they do nothing here.
     """
@@ -92,6 +99,7 @@ class DataLoader:
         shm_budget: int | None = None,
         max_worker_restarts: int = 3,
         in_order: bool = True,
+        seed_global_rngs: bool = True,
         pin_device_id: int = 0,
         auto_reload: bool = False,
         try_nopython: bool | None = None,
@@ -129,7 +137,7 @@ class DataLoader:
         self._prefetch = max(0, int(prefetch)) if prefetch is not None else 2 * num_workers
         self._timeout = float(timeout)
         self._in_order = bool(in_order)
-        self._seed_given = seed is not None
+        self._seed_globals = seed is not None and seed_global_rngs
         self._worker_init_fn = worker_init_fn
         self._process_options = {
             "start_method": start_method,
@@ -191,7 +199,7 @@ class DataLoader:
             dataset=self._dataset,
             batchify_fn=self._batchify_fn,
             seed=self._seed,
-            seed_globals=self._seed_given,
+            seed_globals=self._seed_globals,
         )
         if self._num_workers == 0:
             return InlineExecutor(job)

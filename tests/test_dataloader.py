@@ -420,3 +420,23 @@ def test_set_epoch_repeats_an_epochs_order_and_draws():
 def test_gluon_only_arguments_are_accepted():
     loader = DataLoader(Numbers(4), 2, pin_device_id=1, auto_reload=True, try_nopython=False)
     assert len(list(loader)) == 2
+
+
+class Sleeps(Numbers):
+    def __getitem__(self, idx):
+        time.sleep(0.05)
+        return gdrandom.generator().random(), idx
+
+
+def test_threads_run_seeded_batches_in_parallel_without_global_seeding():
+    def timed(**kwargs):
+        loader = DataLoader(Sleeps(16), 4, num_workers=4, thread_pool=True, seed=0, **kwargs)
+        start = time.monotonic()
+        batches = [b[0].tolist() for b in loader]
+        loader.close()
+        return time.monotonic() - start, batches
+
+    serial, reference = timed()
+    parallel, batches = timed(seed_global_rngs=False)
+    assert batches == reference
+    assert parallel < serial / 2

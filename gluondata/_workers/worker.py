@@ -17,9 +17,9 @@ from multiprocess import reduction
 
 from .._alloc import Arena, arena
 from .._fetch import BatchJob, BatchTask, portable_error, run_batch
+from .._worker_info import WorkerInfo, set_worker_info
 from ..random import seed_globals
 from .codec import encode, measure
-from .info import WorkerInfo, set_worker_info
 
 __all__ = ["worker_main"]
 
