@@ -1,6 +1,6 @@
 """gluondata: the Gluon data API (Dataset, DataLoader, samplers, batchify) on numpy."""
 
-from . import batchify, image, random, recordio, vision
+from . import batchify, image, io, random, recordio, vision
 from ._columns import SampleColumns
 from ._worker_info import WorkerInfo, get_worker_info
 from ._workers import WorkerDiedError
@@ -38,6 +38,7 @@ __all__ = [
     "batchify",
     "get_worker_info",
     "image",
+    "io",
     "random",
     "recordio",
     "vision",
