@@ -18,6 +18,7 @@ from ._io_base import DataBatch, DataDesc, DataIter
 from ._io_ndarray import LAST_BATCH_HANDLES
 from ._io_records import RecordSource, split_count
 from ._io_schedule import Schedule
+from ._lst import read_lst
 from ._recordio_pack import unpack
 from .random import sample_context
 
@@ -147,24 +148,11 @@ class ImageIter(DataIter):
         return np.random.default_rng([self._seed, pass_index]).permutation(count)
 
     def _read_list(self, path: str) -> tuple[dict[Any, tuple[np.ndarray, str]], list[Any]]:
-        items, keys = {}, []
-        with open(path, encoding="utf-8") as f:
-            for number, line in enumerate(f, 1):
-                fields = line.strip().split("\t")
-                if fields == [""]:
-                    continue
-                try:
-                    if len(fields) < 3:
-                        raise ValueError("fewer than 3 tab-separated fields")
-                    key = int(fields[0])
-                    label = np.array(fields[1:-1], dtype=np.float64).astype(self.dtype)
-                except ValueError as err:
-                    raise ValueError(
-                        f"{path}: line {number}: expected 'index<TAB>label(s)<TAB>path' ({err}), "
-                        f"found {line.strip()[:80]!r}"
-                    ) from None
-                items[key] = (label, fields[-1])
-                keys.append(key)
+        lst = read_lst(path)
+        keys = lst.index.tolist()
+        items = {
+            key: (lst.label(i).astype(self.dtype), lst.paths[i]) for i, key in enumerate(keys)
+        }
         return items, keys
 
     def _from_list(self, imglist: list[Any]) -> tuple[dict[Any, tuple[np.ndarray, str]], list[Any]]:
