@@ -102,6 +102,16 @@ class _ThreadFuture(concurrent.futures.Future):
 
     worker_id: int | None = None
     thread: int | None = None
+    abandoned = False
+
+    def cancel(self) -> bool:
+        """Cancel, or, once running, ask the thread to stop between batches."""
+        self.abandoned = True
+        return super().cancel()
+
+    def is_abandoned(self) -> bool:
+        """Whether the loop gave up on these batches."""
+        return self.abandoned
 
     def result(self, timeout: float | None = None) -> TaskResult:
         try:
@@ -175,7 +185,7 @@ class ThreadExecutor:
             try:
                 if init_error is not None:
                     raise init_error
-                future.set_result(run_tasks(self._job, tasks))
+                future.set_result(run_tasks(self._job, tasks, future.is_abandoned))
             except BaseException as exc:
                 future.set_exception(exc)
             finally:

@@ -68,11 +68,19 @@ class TaskResult(NamedTuple):
     seconds: float
 
 
-def run_tasks(job: BatchJob, tasks: Sequence[BatchTask]) -> TaskResult:
-    """Compute several batches in this process; each batch's error is kept apart."""
+def run_tasks(
+    job: BatchJob, tasks: Sequence[BatchTask], abandoned: Callable[[], bool] | None = None
+) -> TaskResult:
+    """Compute several batches in this process; each batch's error is kept apart.
+
+    ``abandoned()``, checked between batches, stops the work early when the
+    loop no longer wants these batches (the outcomes are then incomplete).
+    """
     start = time.perf_counter()
     outcomes = []
     for task in tasks:
+        if abandoned is not None and abandoned():
+            break
         try:
             outcomes.append(Outcome(run_batch(job, task), None))
         except Exception as exc:
