@@ -10,6 +10,7 @@ from typing import Any
 
 from ._executors import BatchTimeout, Executor, InlineExecutor, PendingTasks, ThreadExecutor
 from ._fetch import BatchJob, BatchTask, Outcome
+from ._workers import ProcessExecutor
 from .batchify import default_batchify_fn
 from .random import fresh_seed
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
@@ -205,8 +206,6 @@ class DataLoader:
             return InlineExecutor(job)
         if self._thread_pool:
             return ThreadExecutor(job, self._num_workers, self._worker_init_fn)
-        from ._workers import ProcessExecutor
-
         return ProcessExecutor(
             job, self._num_workers, self._worker_init_fn, **self._process_options
         )
