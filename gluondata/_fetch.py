@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .random import SampleKey, seeded_globals, set_sample_key
+from .random import SampleKey, new_streams, seeded_globals, set_sample_key
 
 __all__ = [
     "BatchJob",
@@ -119,7 +119,8 @@ def run_batch(job: BatchJob, task: BatchTask) -> Any:
         else contextlib.nullcontext()
     )
     with rng_scope:
-        samples = _fetch(job, task)
+        with new_streams():
+            samples = _fetch(job, task)
         try:
             return job.batchify_fn(samples)
         except Exception as exc:

@@ -34,6 +34,7 @@ __all__ = [
     "fresh_seed",
     "generator",
     "indexed",
+    "new_streams",
     "sample_context",
     "sample_key",
     "seed_globals",
@@ -78,13 +79,28 @@ def sample_context(seed: int, epoch: int, index: int | None) -> Iterator[None]:
     """Run the body as the computation of sample ``index`` of ``epoch``.
 
     ``index=None`` marks a batched fetch (``__getitems__``), in which
-    :func:`generator` must be told the index, or :func:`indexed` used.
+    :func:`generator` must be told the index, or :func:`indexed` used. An
+    outermost context starts the samples' random streams afresh; a nested
+    one (:func:`indexed`) continues them.
     """
     previous = set_sample_key(SampleKey(seed, epoch, None if index is None else int(index)))
+    scope = new_streams() if previous is None else contextlib.nullcontext()
+    try:
+        with scope:
+            yield
+    finally:
+        set_sample_key(previous)
+
+
+@contextlib.contextmanager
+def new_streams() -> Iterator[None]:
+    """Start every sample's random stream afresh inside the body (one batch's computation)."""
+    previous = getattr(_local, "streams", None)
+    _local.streams = {}
     try:
         yield
     finally:
-        set_sample_key(previous)
+        _local.streams = previous
 
 
 @contextlib.contextmanager
@@ -105,8 +121,9 @@ def generator(index: int | None = None) -> np.random.Generator:
     """Return the ``numpy.random.Generator`` of the current sample.
 
     Inside a DataLoader it is seeded from ``(seed, epoch, index)``, and every
-    call made while computing one sample returns the same generator, so two
-    random transforms continue one stream instead of drawing the same numbers.
+    call made for one sample while computing a batch returns the same
+    generator, so two random transforms (also chained ``transform`` calls)
+    continue one stream instead of drawing the same numbers.
 
     Parameters
     ----------
@@ -133,11 +150,12 @@ def generator(index: int | None = None) -> np.random.Generator:
             "generator(index=i), or compute the sample under gluondata.random.indexed(i)"
         )
     streams = getattr(_local, "streams", None)
-    if streams is None or streams[0] is not key:
-        streams = _local.streams = (key, {})
-    rng = streams[1].get(index)
+    if streams is None:
+        streams = _local.streams = {}
+    stream_key = (key.seed, key.epoch, int(index))
+    rng = streams.get(stream_key)
     if rng is None:
-        rng = streams[1][index] = np.random.default_rng([key.seed, key.epoch, int(index)])
+        rng = streams[stream_key] = np.random.default_rng(list(stream_key))
     return rng
 
 

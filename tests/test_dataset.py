@@ -189,3 +189,20 @@ def test_an_error_in_a_batched_transform_names_the_index():
     with pytest.raises(ValueError, match="seven") as info:
         list(loader)
     assert "dataset index 7" in " ".join(info.value.__notes__)
+
+
+def test_chained_transforms_continue_one_random_stream_per_sample():
+    from gluondata import DataLoader
+    from gluondata import random as gdrandom
+
+    def first(v):
+        return v, gdrandom.generator().random()
+
+    def second(v, a):
+        return v, a, gdrandom.generator().random()
+
+    for base in (SimpleDataset([0, 1]), SimpleDataset(np.arange(2))):
+        _, a, b = next(iter(DataLoader(base.transform(first).transform(second), 2, seed=5)))
+        for i in range(2):
+            stream = np.random.default_rng([5, 0, i])
+            assert [a[i], b[i]] == [stream.random(), stream.random()]
