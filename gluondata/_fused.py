@@ -20,7 +20,7 @@ import numpy as np
 
 from ._decode import Encoded, draft, load, pixels, to_array
 from ._geometry import Plan, Size
-from ._resize import crop_resize, pil_resize
+from ._resize import crop_resize, pil_resize, use_opencv
 
 __all__ = ["REDUCTIONS", "decode_plan", "reduction"]
 
@@ -57,6 +57,8 @@ def decode_plan(
     img = load(enc)
     if img.mode not in ("RGB", "L"):  # e.g. CMYK: convert before filtering
         img = img.convert("RGB")
+    if scale == 1 and use_opencv():  # the array path, with OpenCV's resize
+        return crop_resize(pixels(img, flag, to_rgb), plan)
     if scale == 1:  # crop, then resize the crop alone: the array path's pixels exactly
         img = img.crop((x0, y0, x0 + w, y0 + h))
         return pixels(pil_resize(img, plan.size, plan.interp) if resize else img, flag, to_rgb)
