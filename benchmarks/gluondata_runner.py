@@ -7,6 +7,7 @@ Usage: ``gluondata_runner.py --workload w1|w2|w3|w4|w5 --workers N --epochs E --
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 import harness
@@ -52,6 +53,12 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         "vision.SegmentationDataset; W4 iter: io.ImageRecordIter)",
     )
     parser.add_argument("--thread-pool", action="store_true", help="workers are threads")
+    parser.add_argument(
+        "--resize",
+        choices=("pillow", "opencv"),
+        default="pillow",
+        help="gluondata's resize backend (sets GLUONDATA_RESIZE before any worker starts)",
+    )
 
 
 def _measure(
@@ -118,6 +125,7 @@ def _image_transform() -> Any:
 
 def run_w3(args: argparse.Namespace) -> harness.Result:
     """Measure W3 with the user's dataset or ``vision.ImageFolderDataset`` + transforms."""
+    os.environ["GLUONDATA_RESIZE"] = args.resize
     if args.dataset == "native":
         from gluondata.vision import ImageFolderDataset
 
@@ -132,6 +140,7 @@ def run_w3(args: argparse.Namespace) -> harness.Result:
 def run_w4(args: argparse.Namespace) -> harness.Result:
     """Measure W4 with the user's dataset, ``vision.ImageRecordDataset`` + transforms, or
     ``io.ImageRecordIter`` (if gluondata has one)."""
+    os.environ["GLUONDATA_RESIZE"] = args.resize
     rec = w4.rec_path(args.data)
     if args.dataset == "iter":
         return _measure_record_iter(args)

@@ -172,6 +172,13 @@ NATIVE = "`vision.ImageFolderDataset` + `vision.transforms`"
 _TORCH = Config("torch", USER, 2, "processes")
 _GLUONDATA_USER = Config("gluondata", USER, 2, "processes", ("--dataset", "user"))
 _GLUONDATA_NATIVE = Config("gluondata", NATIVE, 2, "processes", ("--dataset", "native"))
+_GLUONDATA_OPENCV = Config(
+    "gluondata",
+    NATIVE + " with `GLUONDATA_RESIZE=opencv`",
+    2,
+    "processes",
+    ("--dataset", "native", "--resize", "opencv"),
+)
 
 WORKLOAD = Workload(
     key="w3",
@@ -189,6 +196,7 @@ WORKLOAD = Workload(
         Config("gluondata", USER, 2, "threads", ("--dataset", "user", "--thread-pool")),
         _GLUONDATA_NATIVE,
         Config("gluondata", NATIVE, 2, "threads", ("--dataset", "native", "--thread-pool")),
+        _GLUONDATA_OPENCV,
     ),
     epochs=3,
     batch_bytes=BATCH_SIZE * SAMPLE_BYTES,
@@ -198,6 +206,12 @@ WORKLOAD = Workload(
     "RandomFlipLeftRight(), ToTensor(), Normalize(mean, std)]))`.",
     targets=(
         Target("gluondata native ≥ 2x PyTorch (issue 5)", _GLUONDATA_NATIVE, _TORCH, 2.0),
+        Target(
+            "gluondata native with OpenCV resizing ≥ 2x PyTorch (issue 5)",
+            _GLUONDATA_OPENCV,
+            _TORCH,
+            2.0,
+        ),
         Target(
             "gluondata with the PIL transform ≥ 1.1x PyTorch (issue 5)",
             _GLUONDATA_USER,

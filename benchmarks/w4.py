@@ -185,6 +185,13 @@ _TORCH = Config("torch", USER, 2, "processes")
 _MXNET_ITER = Config("mxnet", RECORD_ITER, 2, "C++ threads", ("--dataset", "iter"))
 _GLUONDATA_USER = Config("gluondata", USER, 2, "processes", ("--dataset", "user"))
 _GLUONDATA_NATIVE = Config("gluondata", NATIVE, 2, "processes", ("--dataset", "native"))
+_GLUONDATA_OPENCV = Config(
+    "gluondata",
+    NATIVE + " with `GLUONDATA_RESIZE=opencv`",
+    2,
+    "processes",
+    ("--dataset", "native", "--resize", "opencv"),
+)
 
 WORKLOAD = Workload(
     key="w4",
@@ -203,6 +210,7 @@ WORKLOAD = Workload(
         Config("gluondata", USER, 2, "threads", ("--dataset", "user", "--thread-pool")),
         _GLUONDATA_NATIVE,
         Config("gluondata", NATIVE, 2, "threads", ("--dataset", "native", "--thread-pool")),
+        _GLUONDATA_OPENCV,
         Config("gluondata", RECORD_ITER, 2, "processes", ("--dataset", "iter")),
     ),
     epochs=3,
@@ -220,6 +228,12 @@ WORKLOAD = Workload(
         Target(
             "gluondata native ≥ 2x MXNet's C++ `ImageRecordIter` (issue 4)",
             _GLUONDATA_NATIVE,
+            _MXNET_ITER,
+            2.0,
+        ),
+        Target(
+            "gluondata native with OpenCV resizing ≥ 2x MXNet's C++ `ImageRecordIter` (issue 4)",
+            _GLUONDATA_OPENCV,
             _MXNET_ITER,
             2.0,
         ),
