@@ -27,6 +27,7 @@ from ._augmenters import EIGVAL, EIGVEC
 from ._decode import Encoded, draft, load, open_image, pixels, to_array
 from ._fused import reduction
 from ._imageops import copyMakeBorder
+from ._resize import crop_resize, use_opencv
 from .random import generator
 
 __all__ = ["RecordImagePipeline"]
@@ -183,6 +184,8 @@ class RecordImagePipeline:
             img = img.convert("RGB")
         if self.flag == 0 and img.mode != "L":
             img = Image.fromarray(pixels(img, 0, True)[:, :, 0])
+        if scale == 1 and not exact and _opencv_box(box):
+            return self._resample(pixels(img, self.flag, True), box, out)
         if exact:
             img = img.crop((int(x0), int(y0), int(x0) + out[0], int(y0) + out[1]))
         else:
@@ -195,6 +198,9 @@ class RecordImagePipeline:
         x0, y0, w, h = box
         if (w, h) == out and float(x0).is_integer() and float(y0).is_integer():
             return img[int(y0) : int(y0) + out[1], int(x0) : int(x0) + out[0]]
+        if _opencv_box(box):
+            plan = geo.Plan(tuple(int(v) for v in box), out, self._interp(box, out))
+            return crop_resize(img, plan)
         pil = Image.fromarray(img[:, :, 0] if img.shape[2] == 1 else img)
         region = (x0, y0, x0 + w, y0 + h)
         resized = np.asarray(pil.resize(out, _FILTERS[self._interp(box, out)], box=region))
@@ -288,3 +294,12 @@ class RecordImagePipeline:
             out[c] *= mult[c]
             if bias[c]:
                 out[c] += bias[c]
+
+
+def _opencv_box(box: Box) -> bool:
+    """Whether ``box`` is resampled with OpenCV: ``GLUONDATA_RESIZE=opencv`` and whole pixels.
+
+    OpenCV resizes whole-pixel crops; a box with fractional edges (after the
+    ``resize`` parameter's rescaling) stays with Pillow's sub-pixel resize.
+    """
+    return use_opencv() and all(float(v).is_integer() for v in box)

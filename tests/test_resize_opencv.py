@@ -87,3 +87,34 @@ def test_spawned_workers_resize_like_the_loop(opencv, tmp_path):
         batches(num_workers=2, start_method="spawn"), batches(), strict=True
     ):
         np.testing.assert_array_equal(got, expected)
+
+
+def test_image_record_iter_resamples_with_opencv_in_every_worker(monkeypatch, tmp_path):
+    from gluondata import recordio
+    from gluondata.io import ImageRecordIter
+
+    rec, idx = str(tmp_path / "photos.rec"), str(tmp_path / "photos.idx")
+    with recordio.MXIndexedRecordIO(idx, rec, "w") as out:
+        for i in range(8):
+            header = recordio.IRHeader(0, float(i), i, 0)
+            out.write_idx(i, recordio.pack(header, photo(120, 90, seed=i)))
+
+    def first_batch(**kwargs):
+        it = ImageRecordIter(
+            path_imgrec=rec,
+            path_imgidx=idx,
+            data_shape=(3, 64, 64),
+            batch_size=4,
+            random_resized_crop=True,
+            min_random_area=0.3,
+            seed=2,
+            **kwargs,
+        )
+        return next(iter(it)).data[0]
+
+    monkeypatch.setenv("GLUONDATA_RESIZE", "pillow")
+    with_pillow = first_batch(preprocess_threads=0)
+    monkeypatch.setenv("GLUONDATA_RESIZE", "opencv")
+    with_opencv = first_batch(preprocess_threads=0)
+    assert not np.array_equal(with_pillow, with_opencv)
+    np.testing.assert_array_equal(first_batch(preprocess_threads=2), with_opencv)
