@@ -185,6 +185,13 @@ _TORCH = Config("torch", USER, 2, "processes")
 _MXNET_ITER = Config("mxnet", RECORD_ITER, 2, "C++ threads", ("--dataset", "iter"))
 _GLUONDATA_USER = Config("gluondata", USER, 2, "processes", ("--dataset", "user"))
 _GLUONDATA_NATIVE = Config("gluondata", NATIVE, 2, "processes", ("--dataset", "native"))
+_GLUONDATA_ITER_OPENCV = Config(
+    "gluondata",
+    RECORD_ITER + " with `GLUONDATA_RESIZE=opencv`",
+    2,
+    "processes",
+    ("--dataset", "iter", "--resize", "opencv"),
+)
 _GLUONDATA_OPENCV = Config(
     "gluondata",
     NATIVE + " with `GLUONDATA_RESIZE=opencv`",
@@ -212,6 +219,7 @@ WORKLOAD = Workload(
         Config("gluondata", NATIVE, 2, "threads", ("--dataset", "native", "--thread-pool")),
         _GLUONDATA_OPENCV,
         Config("gluondata", RECORD_ITER, 2, "processes", ("--dataset", "iter")),
+        _GLUONDATA_ITER_OPENCV,
     ),
     epochs=3,
     batch_bytes=w3.BATCH_SIZE * w3.SAMPLE_BYTES,
@@ -234,6 +242,12 @@ WORKLOAD = Workload(
         Target(
             "gluondata native with OpenCV resizing ≥ 2x MXNet's C++ `ImageRecordIter` (issue 4)",
             _GLUONDATA_OPENCV,
+            _MXNET_ITER,
+            2.0,
+        ),
+        Target(
+            "gluondata `io.ImageRecordIter` with OpenCV resizing ≥ 2x MXNet's (issue 6)",
+            _GLUONDATA_ITER_OPENCV,
             _MXNET_ITER,
             2.0,
         ),
