@@ -15,7 +15,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,14 @@ class Config:
     workers: int
     mode: str = ""
     args: tuple[str, ...] = field(default_factory=tuple)
+
+    def with_opencv(self) -> Config:
+        """The same gluondata row with ``GLUONDATA_RESIZE=opencv``."""
+        return replace(
+            self,
+            dataset=f"{self.dataset} with `GLUONDATA_RESIZE=opencv`",
+            args=(*self.args, "--resize", "opencv"),
+        )
 
 
 @dataclass(frozen=True)

@@ -172,13 +172,7 @@ NATIVE = "`vision.ImageFolderDataset` + `vision.transforms`"
 _TORCH = Config("torch", USER, 2, "processes")
 _GLUONDATA_USER = Config("gluondata", USER, 2, "processes", ("--dataset", "user"))
 _GLUONDATA_NATIVE = Config("gluondata", NATIVE, 2, "processes", ("--dataset", "native"))
-_GLUONDATA_OPENCV = Config(
-    "gluondata",
-    NATIVE + " with `GLUONDATA_RESIZE=opencv`",
-    2,
-    "processes",
-    ("--dataset", "native", "--resize", "opencv"),
-)
+_GLUONDATA_OPENCV = _GLUONDATA_NATIVE.with_opencv()
 
 WORKLOAD = Workload(
     key="w3",

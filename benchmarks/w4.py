@@ -185,20 +185,9 @@ _TORCH = Config("torch", USER, 2, "processes")
 _MXNET_ITER = Config("mxnet", RECORD_ITER, 2, "C++ threads", ("--dataset", "iter"))
 _GLUONDATA_USER = Config("gluondata", USER, 2, "processes", ("--dataset", "user"))
 _GLUONDATA_NATIVE = Config("gluondata", NATIVE, 2, "processes", ("--dataset", "native"))
-_GLUONDATA_ITER_OPENCV = Config(
-    "gluondata",
-    RECORD_ITER + " with `GLUONDATA_RESIZE=opencv`",
-    2,
-    "processes",
-    ("--dataset", "iter", "--resize", "opencv"),
-)
-_GLUONDATA_OPENCV = Config(
-    "gluondata",
-    NATIVE + " with `GLUONDATA_RESIZE=opencv`",
-    2,
-    "processes",
-    ("--dataset", "native", "--resize", "opencv"),
-)
+_GLUONDATA_ITER = Config("gluondata", RECORD_ITER, 2, "processes", ("--dataset", "iter"))
+_GLUONDATA_ITER_OPENCV = _GLUONDATA_ITER.with_opencv()
+_GLUONDATA_OPENCV = _GLUONDATA_NATIVE.with_opencv()
 
 WORKLOAD = Workload(
     key="w4",
@@ -218,7 +207,7 @@ WORKLOAD = Workload(
         _GLUONDATA_NATIVE,
         Config("gluondata", NATIVE, 2, "threads", ("--dataset", "native", "--thread-pool")),
         _GLUONDATA_OPENCV,
-        Config("gluondata", RECORD_ITER, 2, "processes", ("--dataset", "iter")),
+        _GLUONDATA_ITER,
         _GLUONDATA_ITER_OPENCV,
     ),
     epochs=3,
