@@ -54,10 +54,10 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--thread-pool", action="store_true", help="workers are threads")
     parser.add_argument(
-        "--resize",
+        "--image-backend",
         choices=("pillow", "opencv"),
         default="pillow",
-        help="gluondata's resize backend (sets GLUONDATA_RESIZE before any worker starts)",
+        help="gluondata's image backend (sets GLUONDATA_IMAGE_BACKEND before any worker starts)",
     )
 
 
@@ -125,7 +125,7 @@ def _image_transform() -> Any:
 
 def run_w3(args: argparse.Namespace) -> harness.Result:
     """Measure W3 with the user's dataset or ``vision.ImageFolderDataset`` + transforms."""
-    os.environ["GLUONDATA_RESIZE"] = args.resize
+    os.environ["GLUONDATA_IMAGE_BACKEND"] = args.image_backend
     if args.dataset == "native":
         from gluondata.vision import ImageFolderDataset
 
@@ -140,7 +140,7 @@ def run_w3(args: argparse.Namespace) -> harness.Result:
 def run_w4(args: argparse.Namespace) -> harness.Result:
     """Measure W4 with the user's dataset, ``vision.ImageRecordDataset`` + transforms, or
     ``io.ImageRecordIter`` (if gluondata has one)."""
-    os.environ["GLUONDATA_RESIZE"] = args.resize
+    os.environ["GLUONDATA_IMAGE_BACKEND"] = args.image_backend
     rec = w4.rec_path(args.data)
     if args.dataset == "iter":
         return _measure_record_iter(args)

@@ -52,11 +52,11 @@ class Config:
     args: tuple[str, ...] = field(default_factory=tuple)
 
     def with_opencv(self) -> Config:
-        """The same gluondata row with ``GLUONDATA_RESIZE=opencv``."""
+        """The same gluondata row with ``GLUONDATA_IMAGE_BACKEND=opencv``."""
         return replace(
             self,
-            dataset=f"{self.dataset} with `GLUONDATA_RESIZE=opencv`",
-            args=(*self.args, "--resize", "opencv"),
+            dataset=f"{self.dataset} with `GLUONDATA_IMAGE_BACKEND=opencv`",
+            args=(*self.args, "--image-backend", "opencv"),
         )
 
 

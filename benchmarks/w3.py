@@ -201,7 +201,7 @@ WORKLOAD = Workload(
     targets=(
         Target("gluondata native ≥ 2x PyTorch (issue 5)", _GLUONDATA_NATIVE, _TORCH, 2.0),
         Target(
-            "gluondata native with OpenCV resizing ≥ 2x PyTorch (issue 5)",
+            "gluondata native with the OpenCV backend ≥ 2x PyTorch (issue 5)",
             _GLUONDATA_OPENCV,
             _TORCH,
             2.0,

@@ -229,13 +229,13 @@ WORKLOAD = Workload(
             2.0,
         ),
         Target(
-            "gluondata native with OpenCV resizing ≥ 2x MXNet's C++ `ImageRecordIter` (issue 4)",
+            "gluondata native with the OpenCV backend ≥ 2x MXNet's C++ `ImageRecordIter` (issue 4)",
             _GLUONDATA_OPENCV,
             _MXNET_ITER,
             2.0,
         ),
         Target(
-            "gluondata `io.ImageRecordIter` with OpenCV resizing ≥ 2x MXNet's (issue 6)",
+            "gluondata `io.ImageRecordIter` with the OpenCV backend ≥ 2x MXNet's (issue 6)",
             _GLUONDATA_ITER_OPENCV,
             _MXNET_ITER,
             2.0,

@@ -7,7 +7,11 @@ orientation is applied only to JPEGs whose first segment is not JFIF.
 
 :func:`open_image` parses the header only, so a caller that knows the output
 will be small can ask the JPEG decoder for a reduced scale (``Image.draft``)
-before the pixels are decoded (see :mod:`gluondata._fused`).
+before the pixels are decoded (see :mod:`gluondata._fused`). Under
+``GLUONDATA_IMAGE_BACKEND=opencv``, :func:`to_array` decodes colour JPEGs with
+``cv2.imdecode`` (the same libjpeg-turbo pixels, without Pillow's copy out of
+its 4-byte layout); anything OpenCV cannot decode goes to Pillow, which then
+decodes it or raises the error naming its source.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import os
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+
+from ._backend import opencv, use_opencv
 
 __all__ = [
     "Buffer",
@@ -97,14 +103,19 @@ class Encoded:
         The file name or buffer description, for error messages.
     orientation : int
         The EXIF orientation to apply after decoding (1: none).
+    data : bytes-like
+        The encoded bytes.
     """
 
-    __slots__ = ("img", "orientation", "source")
+    __slots__ = ("data", "img", "orientation", "source")
 
-    def __init__(self, img: Image.Image, source: str, orientation: int) -> None:
+    def __init__(
+        self, img: Image.Image, source: str, orientation: int, data: bytes | bytearray | memoryview
+    ) -> None:
         self.img = img
         self.source = source
         self.orientation = orientation
+        self.data = data
 
     @property
     def size(self) -> tuple[int, int]:
@@ -142,7 +153,8 @@ def open_image(buf: Buffer, name: str | None = None) -> Encoded:
             raise
         raise ImageDecodeError(f"cannot decode {describe(data, name)}: {exc}") from exc
     jfif = bytes(data[:4]) == _JFIF_START and bytes(data[6:11]) == _JFIF_ID
-    return Encoded(img, describe(data, name), 1 if jfif else _exif_orientation(img))
+    orientation = 1 if jfif else _exif_orientation(img)
+    return Encoded(img, describe(data, name), orientation, data)
 
 
 def _exif_orientation(img: Image.Image) -> int:
@@ -175,7 +187,28 @@ def to_array(enc: Encoded, flag: int = 1, to_rgb: bool = True) -> np.ndarray:
     if flag == 0:
         draft(enc, gray=True, scale=1)
         return _gray(load(enc))[:, :, None]
+    if use_opencv():
+        decoded = _opencv_color(enc, to_rgb)
+        if decoded is not None:
+            return decoded
     return pixels(load(enc), flag, to_rgb)
+
+
+def _opencv_color(enc: Encoded, to_rgb: bool) -> np.ndarray | None:
+    """Decode a colour JPEG with OpenCV; None for other images and for data it rejects."""
+    img = enc.img
+    if img.format != "JPEG" or img.mode not in ("RGB", "L") or enc.orientation != 1:
+        return None
+    cv2 = opencv()
+    data = np.frombuffer(enc.data, dtype=np.uint8)
+    rgb_flag = getattr(cv2, "IMREAD_COLOR_RGB", None)  # OpenCV >= 4.11
+    flags = cv2.IMREAD_IGNORE_ORIENTATION
+    if to_rgb and rgb_flag is not None:
+        return cv2.imdecode(data, flags | rgb_flag)
+    decoded = cv2.imdecode(data, flags | cv2.IMREAD_COLOR)
+    if decoded is None or not to_rgb:
+        return decoded
+    return cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
 
 
 def draft(enc: Encoded, gray: bool, scale: int) -> int:

@@ -18,9 +18,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ._backend import use_opencv
 from ._decode import Encoded, draft, load, pixels, to_array
 from ._geometry import Plan, Size
-from ._resize import crop_resize, pil_resize, use_opencv
+from ._resize import crop_resize, pil_resize
 
 __all__ = ["REDUCTIONS", "decode_plan", "reduction"]
 
@@ -53,11 +54,14 @@ def decode_plan(
     if not (direct and fits):
         return crop_resize(to_array(enc, flag, to_rgb), plan)
     resize = plan.size != (w, h)
-    scale = draft(enc, gray=flag == 0, scale=reduction((w, h), plan.size) if resize else 1)
+    factor = reduction((w, h), plan.size) if resize else 1
+    if factor == 1 and use_opencv():  # the array path: OpenCV decodes and resizes
+        return crop_resize(to_array(enc, flag, to_rgb), plan)
+    scale = draft(enc, gray=flag == 0, scale=factor)
     img = load(enc)
     if img.mode not in ("RGB", "L"):  # e.g. CMYK: convert before filtering
         img = img.convert("RGB")
-    if scale == 1 and use_opencv():  # the array path, with OpenCV's resize
+    if scale == 1 and use_opencv():  # a reduction the decoder refused: OpenCV resizes
         return crop_resize(pixels(img, flag, to_rgb), plan)
     if scale == 1:  # crop, then resize the crop alone: the array path's pixels exactly
         img = img.crop((x0, y0, x0 + w, y0 + h))

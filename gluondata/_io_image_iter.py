@@ -150,9 +150,7 @@ class ImageIter(DataIter):
     def _read_list(self, path: str) -> tuple[dict[Any, tuple[np.ndarray, str]], list[Any]]:
         lst = read_lst(path)
         keys = lst.index.tolist()
-        items = {
-            key: (lst.label(i).astype(self.dtype), lst.paths[i]) for i, key in enumerate(keys)
-        }
+        items = {key: (lst.label(i).astype(self.dtype), lst.paths[i]) for i, key in enumerate(keys)}
         return items, keys
 
     def _from_list(self, imglist: list[Any]) -> tuple[dict[Any, tuple[np.ndarray, str]], list[Any]]:

@@ -24,10 +24,11 @@ from PIL import Image
 
 from . import _geometry as geo
 from ._augmenters import EIGVAL, EIGVEC
+from ._backend import use_opencv
 from ._decode import Encoded, draft, load, open_image, pixels, to_array
 from ._fused import reduction
 from ._imageops import copyMakeBorder
-from ._resize import crop_resize, use_opencv
+from ._resize import crop_resize
 from .random import generator
 
 __all__ = ["RecordImagePipeline"]
@@ -176,15 +177,17 @@ class RecordImagePipeline:
         x0, y0, w, h = box
         out = (self.width, self.height)
         exact = (w, h) == out and float(x0).is_integer() and float(y0).is_integer()
-        if enc.img.format != "JPEG" or enc.orientation != 1:
+        factor = 1 if exact else reduction((w, h), out)
+        opencv = not exact and _opencv_box(box)
+        if enc.img.format != "JPEG" or enc.orientation != 1 or (factor == 1 and opencv):
             return self._resample(to_array(enc, self.flag, True), box, out)
-        scale = draft(enc, self.flag == 0, 1 if exact else reduction((w, h), out))
+        scale = draft(enc, self.flag == 0, factor)
         img = load(enc)
         if img.mode not in ("RGB", "L"):
             img = img.convert("RGB")
         if self.flag == 0 and img.mode != "L":
             img = Image.fromarray(pixels(img, 0, True)[:, :, 0])
-        if scale == 1 and not exact and _opencv_box(box):
+        if scale == 1 and opencv:  # a reduction the decoder refused
             return self._resample(pixels(img, self.flag, True), box, out)
         if exact:
             img = img.crop((int(x0), int(y0), int(x0) + out[0], int(y0) + out[1]))
@@ -297,7 +300,7 @@ class RecordImagePipeline:
 
 
 def _opencv_box(box: Box) -> bool:
-    """Whether ``box`` is resampled with OpenCV: ``GLUONDATA_RESIZE=opencv`` and whole pixels.
+    """Whether ``box`` is resampled with OpenCV: the OpenCV backend and whole pixels.
 
     OpenCV resizes whole-pixel crops; a box with fractional edges (after the
     ``resize`` parameter's rescaling) stays with Pillow's sub-pixel resize.

@@ -8,26 +8,21 @@ from OpenCV's. uint8 with 1 or 3 channels goes through Pillow in one call;
 other layouts and dtypes channel by channel in 32-bit float, then back to the
 input dtype (rounded and clipped for integers).
 
-With the environment variable ``GLUONDATA_RESIZE=opencv`` (and
-``opencv-python-headless`` installed: ``pip install 'gluondata[opencv]'``),
+Under ``GLUONDATA_IMAGE_BACKEND=opencv`` (see :mod:`gluondata._backend`),
 interpolated resizes use OpenCV's ``cv2.resize`` instead — MXNet's own
 filters, without anti-aliasing when shrinking, and about eight times faster
-than Pillow's. Set it before the loader starts its workers, so every process
-resizes the same way.
+than Pillow's.
 """
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 from PIL import Image
 
+from ._backend import opencv, use_opencv
 from ._geometry import Box, Plan, Size
 
-__all__ = ["FILTERS", "crop_resize", "pil_resize", "to_dtype", "use_opencv"]
-
-BACKEND_VARIABLE = "GLUONDATA_RESIZE"
+__all__ = ["FILTERS", "crop_resize", "pil_resize", "to_dtype"]
 _OPENCV_DTYPES = (np.uint8, np.uint16, np.int16, np.float32, np.float64)
 
 FILTERS = {
@@ -71,22 +66,8 @@ def pil_resize(img: Image.Image, size: Size, interp: int, box: Box | None = None
     return img.resize(size, FILTERS[interp], box=(x0, y0, x0 + w, y0 + h))
 
 
-def use_opencv() -> bool:
-    """Whether interpolated resizes use OpenCV (``GLUONDATA_RESIZE=opencv``)."""
-    backend = os.environ.get(BACKEND_VARIABLE, "pillow")
-    if backend not in ("pillow", "opencv"):
-        raise ValueError(f"{BACKEND_VARIABLE} must be 'pillow' or 'opencv', got {backend!r}")
-    return backend == "opencv"
-
-
 def _opencv_resize(crop: np.ndarray, size: Size, interp: int) -> np.ndarray:
-    try:
-        import cv2
-    except ImportError as err:
-        raise ImportError(
-            f"{BACKEND_VARIABLE}=opencv needs OpenCV: pip install 'gluondata[opencv]'"
-        ) from err
-    out = cv2.resize(np.ascontiguousarray(crop), size, interpolation=interp)
+    out = opencv().resize(np.ascontiguousarray(crop), size, interpolation=interp)
     return out.reshape(out.shape[:2] + crop.shape[2:])
 
 

@@ -1,4 +1,7 @@
-"""imdecode / imread: formats, channels, MXNet's conversions, errors that name the input."""
+"""imdecode / imread: formats, channels, MXNet's conversions, errors that name the input.
+
+Every test runs with both image backends: Pillow, and OpenCV (GLUONDATA_IMAGE_BACKEND=opencv).
+"""
 
 import io
 
@@ -16,6 +19,14 @@ def encode(array, fmt, **kw):
     return out.getvalue()
 
 
+@pytest.fixture(autouse=True, params=["pillow", "opencv"])
+def backend(request, monkeypatch):
+    if request.param == "opencv":
+        pytest.importorskip("cv2")
+    monkeypatch.setenv("GLUONDATA_IMAGE_BACKEND", request.param)
+    return request.param
+
+
 @pytest.fixture
 def rgb():
     return np.random.default_rng(0).integers(0, 256, (37, 53, 3), dtype=np.uint8)
@@ -28,9 +39,12 @@ def test_lossless_formats_decode_exactly(rgb, fmt):
     np.testing.assert_array_equal(out, rgb)
 
 
-def test_jpeg_decodes_like_pillow(rgb):
-    data = encode(rgb, "JPEG", quality=90)
-    np.testing.assert_array_equal(image.imdecode(data), np.asarray(Image.open(io.BytesIO(data))))
+@pytest.mark.parametrize("channels", [3, 1])
+def test_jpeg_decodes_like_pillow(rgb, channels):
+    data = encode(rgb if channels == 3 else rgb[:, :, 0], "JPEG", quality=90)
+    expected = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    np.testing.assert_array_equal(image.imdecode(data), expected)
+    np.testing.assert_array_equal(image.imdecode(data, to_rgb=False), expected[:, :, ::-1])
 
 
 def test_buffer_types_bytes_bytearray_memoryview_ndarray(rgb):
@@ -126,12 +140,13 @@ def test_undecodable_buffers_raise_a_value_error_with_the_length(data, message):
     assert issubclass(ImageDecodeError, ValueError)
 
 
-@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
-def test_truncated_file_raises_naming_the_file(tmp_path, rgb, fmt):
+@pytest.mark.parametrize(("fmt", "cut"), [("JPEG", 0.5), ("JPEG", -2), ("PNG", 0.5)])
+def test_truncated_file_raises_naming_the_file(tmp_path, rgb, fmt, cut):
     path = tmp_path / f"cut.{fmt.lower()}"
     data = encode(rgb, fmt)
-    path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(ImageDecodeError, match=rf"'{path}' \({len(data) // 2} bytes\)"):
+    kept = int(len(data) * cut) if cut > 0 else len(data) + cut
+    path.write_bytes(data[:kept])
+    with pytest.raises(ImageDecodeError, match=rf"'{path}' \({kept} bytes\)"):
         image.imread(path)
 
 

@@ -1,11 +1,11 @@
-"""GLUONDATA_RESIZE=opencv: interpolated resizes through cv2.resize, on every path."""
+"""GLUONDATA_IMAGE_BACKEND=opencv: JPEGs decoded by cv2.imdecode, resizes by cv2.resize."""
 
 import sys
 
 import numpy as np
 import pytest
 
-from gluondata import DataLoader
+from gluondata import DataLoader, image
 from gluondata._geometry import Plan
 from gluondata._resize import crop_resize
 from gluondata.random import sample_context
@@ -19,10 +19,10 @@ from test_image_draft import array_path, fused, photo  # noqa: E402
 
 @pytest.fixture
 def opencv(monkeypatch):
-    monkeypatch.setenv("GLUONDATA_RESIZE", "opencv")
+    monkeypatch.setenv("GLUONDATA_IMAGE_BACKEND", "opencv")
 
 
-def image(h=60, w=80, channels=3, dtype=np.uint8):
+def pixels(h=60, w=80, channels=3, dtype=np.uint8):
     values = np.random.default_rng(0).integers(0, 256, (h, w, channels))
     return values.astype(dtype)
 
@@ -30,24 +30,56 @@ def image(h=60, w=80, channels=3, dtype=np.uint8):
 @pytest.mark.parametrize("interp", [1, 2, 3, 4])
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32])
 def test_crop_resize_is_cv2_resize_of_the_crop(opencv, interp, dtype):
-    src = image(dtype=dtype)
+    src = pixels(dtype=dtype)
     out = crop_resize(src, Plan((5, 7, 50, 40), (32, 24), interp))
     expected = cv2.resize(np.ascontiguousarray(src[7:47, 5:55]), (32, 24), interpolation=interp)
     assert out.dtype == dtype and out.shape == (24, 32, 3)
     np.testing.assert_array_equal(out, expected)
 
 
+def test_colour_jpegs_are_decoded_by_opencv_and_give_pillows_pixels(opencv, monkeypatch):
+    calls = []
+    imdecode = cv2.imdecode
+    monkeypatch.setattr(cv2, "imdecode", lambda *a: calls.append(a[1]) or imdecode(*a))
+    data = photo()
+    got = image.imdecode(data)
+    assert len(calls) == 1
+    monkeypatch.setenv("GLUONDATA_IMAGE_BACKEND", "pillow")
+    np.testing.assert_array_equal(got, image.imdecode(data))
+    assert len(calls) == 1
+
+
+def test_the_fused_random_resized_crop_decodes_once_with_opencv(opencv, monkeypatch):
+    calls = []
+    imdecode = cv2.imdecode
+    monkeypatch.setattr(cv2, "imdecode", lambda *a: calls.append(a[1]) or imdecode(*a))
+    with sample_context(1, 0, 0):
+        out = fused(photo(), T.RandomResizedCrop(224))
+    assert out.shape == (224, 224, 3) and len(calls) == 1
+
+
+def test_a_corrupt_jpeg_in_a_folder_is_an_error_naming_it(opencv, tmp_path):
+    (tmp_path / "c").mkdir()
+    good = photo(120, 90)
+    (tmp_path / "c" / "0.jpg").write_bytes(good)
+    (tmp_path / "c" / "1.jpg").write_bytes(good[: len(good) // 3])
+    data = ImageFolderDataset(tmp_path).transform_first(T.RandomResizedCrop(32))
+    assert data[0][0].shape == (32, 32, 3)
+    with pytest.raises(image.ImageDecodeError, match=r"1\.jpg"):
+        data[1]
+
+
 def test_single_channel_keeps_its_axis(opencv):
-    out = crop_resize(image(channels=1), Plan((0, 0, 80, 60), (40, 30), 1))
+    out = crop_resize(pixels(channels=1), Plan((0, 0, 80, 60), (40, 30), 1))
     assert out.shape == (30, 40, 1)
 
 
 def test_pillow_stays_the_default(monkeypatch):
-    monkeypatch.delenv("GLUONDATA_RESIZE", raising=False)
-    src = image()
+    monkeypatch.delenv("GLUONDATA_IMAGE_BACKEND", raising=False)
+    src = pixels()
     plan = Plan((0, 0, 80, 60), (40, 30), 1)
     with_pillow = crop_resize(src, plan)
-    monkeypatch.setenv("GLUONDATA_RESIZE", "opencv")
+    monkeypatch.setenv("GLUONDATA_IMAGE_BACKEND", "opencv")
     assert not np.array_equal(with_pillow, crop_resize(src, plan))
 
 
@@ -61,13 +93,13 @@ def test_fused_decode_matches_the_array_path_with_opencv(opencv):
 
 
 def test_a_bad_backend_name_and_a_missing_opencv_are_clear(monkeypatch):
-    monkeypatch.setenv("GLUONDATA_RESIZE", "cv3")
+    monkeypatch.setenv("GLUONDATA_IMAGE_BACKEND", "cv3")
     with pytest.raises(ValueError, match="'pillow' or 'opencv'"):
-        crop_resize(image(), Plan((0, 0, 80, 60), (40, 30), 1))
-    monkeypatch.setenv("GLUONDATA_RESIZE", "opencv")
+        crop_resize(pixels(), Plan((0, 0, 80, 60), (40, 30), 1))
+    monkeypatch.setenv("GLUONDATA_IMAGE_BACKEND", "opencv")
     monkeypatch.setitem(sys.modules, "cv2", None)
     with pytest.raises(ImportError, match=r"gluondata\[opencv\]"):
-        crop_resize(image(), Plan((0, 0, 80, 60), (40, 30), 1))
+        crop_resize(pixels(), Plan((0, 0, 80, 60), (40, 30), 1))
 
 
 def test_spawned_workers_resize_like_the_loop(opencv, tmp_path):
@@ -83,9 +115,7 @@ def test_spawned_workers_resize_like_the_loop(opencv, tmp_path):
         with DataLoader(data, batch_size=3, shuffle=True, seed=4, **workers) as loader:
             return [b[0] for b in loader]
 
-    for got, expected in zip(
-        batches(num_workers=2, start_method="spawn"), batches(), strict=True
-    ):
+    for got, expected in zip(batches(num_workers=2, start_method="spawn"), batches(), strict=True):
         np.testing.assert_array_equal(got, expected)
 
 
@@ -112,9 +142,9 @@ def test_image_record_iter_resamples_with_opencv_in_every_worker(monkeypatch, tm
         )
         return next(iter(it)).data[0]
 
-    monkeypatch.setenv("GLUONDATA_RESIZE", "pillow")
+    monkeypatch.setenv("GLUONDATA_IMAGE_BACKEND", "pillow")
     with_pillow = first_batch(preprocess_threads=0)
-    monkeypatch.setenv("GLUONDATA_RESIZE", "opencv")
+    monkeypatch.setenv("GLUONDATA_IMAGE_BACKEND", "opencv")
     with_opencv = first_batch(preprocess_threads=0)
     assert not np.array_equal(with_pillow, with_opencv)
     np.testing.assert_array_equal(first_batch(preprocess_threads=2), with_opencv)
