@@ -1,6 +1,7 @@
 """gluondata: the Gluon data API (Dataset, DataLoader, samplers, batchify) on numpy."""
 
 from . import batchify, image, io, random, recordio, vision
+from ._bad_samples import BadSample, BadSampleWarning, TooManyBadSamplesError
 from ._columns import SampleColumns
 from ._worker_info import WorkerInfo, get_worker_info
 from ._workers import WorkerDiedError
@@ -20,6 +21,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ArrayDataset",
+    "BadSample",
+    "BadSampleWarning",
     "BatchSampler",
     "DataLoader",
     "Dataset",
@@ -32,6 +35,7 @@ __all__ = [
     "SequentialSampler",
     "SimpleDataset",
     "StringArray",
+    "TooManyBadSamplesError",
     "WorkerDiedError",
     "WorkerInfo",
     "__version__",

@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ._bad_samples import MAX_ATTEMPTS, BadSample, describe_error, substitute_index
 from .random import SampleKey, new_streams, seeded_globals, set_sample_key
 
 __all__ = [
@@ -46,19 +47,21 @@ class BatchTask:
 
 @dataclass(frozen=True)
 class BatchJob:
-    """What every batch of a loader shares: the dataset, batchify and seeding."""
+    """What every batch of a loader shares: the dataset, batchify, seeding, bad-sample policy."""
 
     dataset: Any
     batchify_fn: Callable[[Sequence[Any]], Any]
     seed: int
     seed_globals: bool
+    on_bad_sample: str = "raise"
 
 
 class Outcome(NamedTuple):
-    """A computed batch, or the exception that stopped it."""
+    """A computed batch (and the bad samples replaced in it), or the exception that stopped it."""
 
     batch: Any
     error: BaseException | None
+    bad: tuple[BadSample, ...] = ()
 
 
 class TaskResult(NamedTuple):
@@ -82,7 +85,7 @@ def run_tasks(
         if abandoned is not None and abandoned():
             break
         try:
-            outcomes.append(Outcome(run_batch(job, task), None))
+            outcomes.append(Outcome(*run_batch(job, task)))
         except Exception as exc:
             outcomes.append(Outcome(None, exc))
     return TaskResult(outcomes, time.perf_counter() - start)
@@ -103,7 +106,7 @@ def portable_error(exc: Exception) -> Exception:
     return exc
 
 
-def run_batch(job: BatchJob, task: BatchTask) -> Any:
+def run_batch(job: BatchJob, task: BatchTask) -> tuple[Any, None, tuple[BadSample, ...]]:
     """Compute one batch; an exception leaves with a note naming the index and batch.
 
     Parameters
@@ -112,6 +115,11 @@ def run_batch(job: BatchJob, task: BatchTask) -> Any:
         The loader's shared settings.
     task : BatchTask
         The batch.
+
+    Returns
+    -------
+    batch, None, bad
+        The batch, no error, and the samples that failed and were replaced in it.
     """
     rng_scope = (
         seeded_globals(job.seed, task.epoch, task.position)
@@ -120,42 +128,74 @@ def run_batch(job: BatchJob, task: BatchTask) -> Any:
     )
     with rng_scope:
         with new_streams():
-            samples = _fetch(job, task)
+            samples, bad = _fetch(job, task)
         try:
-            return job.batchify_fn(samples)
+            return job.batchify_fn(samples), None, bad
         except Exception as exc:
             add_note(exc, f"gluondata: raised by batchify_fn on {task.describe()}")
             raise
 
 
-def _fetch(job: BatchJob, task: BatchTask) -> Any:
-    dataset = job.dataset
-    getitems = getattr(dataset, "__getitems__", None)
+def _fetch(job: BatchJob, task: BatchTask) -> tuple[Any, tuple[BadSample, ...]]:
+    getitems = getattr(job.dataset, "__getitems__", None)
     if getitems is not None:
         previous_key = set_sample_key(SampleKey(job.seed, task.epoch, None))
         try:
-            return getitems(task.indices)
+            return getitems(task.indices), ()
         except Exception as exc:
-            add_note(exc, f"gluondata: raised by __getitems__ on {task.describe()}")
-            raise
+            if job.on_bad_sample == "raise":
+                add_note(exc, f"gluondata: raised by __getitems__ on {task.describe()}")
+                raise
         finally:
             set_sample_key(previous_key)
-    samples = []
-    seed, epoch = job.seed, task.epoch
+    # one sample at a time (and so, after a failed __getitems__, find the bad ones)
+    dataset, seed, epoch = job.dataset, job.seed, task.epoch
     indices = task.indices.tolist() if isinstance(task.indices, np.ndarray) else task.indices
     random_key = getattr(dataset, "random_key", None)
+    samples: list[Any] = []
+    bad: list[BadSample] = []
     previous_key = set_sample_key(None)
     try:
         for index in indices:
             key = index if random_key is None else random_key(index)
             set_sample_key(SampleKey(seed, epoch, key))
-            samples.append(dataset[index])
-    except Exception as exc:
-        add_note(exc, f"gluondata: raised while loading dataset index {index}, {task.describe()}")
-        raise
+            try:
+                samples.append(dataset[index])
+            except Exception as exc:
+                add_note(
+                    exc, f"gluondata: raised while loading dataset index {index}, {task.describe()}"
+                )
+                if job.on_bad_sample == "raise":
+                    raise
+                samples.append(_substitute(job, task, index, exc, bad))
     finally:
         set_sample_key(previous_key)
-    return samples
+    return samples, tuple(bad)
+
+
+def _substitute(
+    job: BatchJob, task: BatchTask, index: int, error: Exception, bad: list[BadSample]
+) -> Any:
+    """A sample in place of ``index``, which failed with ``error``; each failure goes to ``bad``."""
+    dataset = job.dataset
+    random_key = getattr(dataset, "random_key", None)
+    failed = index
+    for attempt in range(MAX_ATTEMPTS if len(dataset) > 1 else 0):
+        substitute = substitute_index(job.seed, task.epoch, index, attempt, len(dataset))
+        bad.append(BadSample(task.epoch, failed, describe_error(error), substitute))
+        key = substitute if random_key is None else random_key(substitute)
+        set_sample_key(SampleKey(job.seed, task.epoch, key))
+        try:
+            return dataset[substitute]
+        except Exception as exc:
+            error, failed = exc, substitute
+    tried = (
+        f"so did the {MAX_ATTEMPTS} samples tried in its place"
+        if len(dataset) > 1
+        else "the dataset has no other sample to put in its place"
+    )
+    add_note(error, f"gluondata: dataset index {index} failed to load, and {tried}")
+    raise error
 
 
 def add_note(exc: BaseException, note: str) -> None:

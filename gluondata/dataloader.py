@@ -8,6 +8,7 @@ import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from ._bad_samples import POLICIES, BadSample, BadSampleBudget
 from ._executors import BatchTimeout, Executor, InlineExecutor, PendingTasks, ThreadExecutor
 from ._fetch import BatchJob, BatchTask, Outcome
 from ._workers import ProcessExecutor
@@ -76,6 +77,17 @@ class DataLoader:
         generators are shared by all threads, so with ``thread_pool=True``
         seeded batches then compute one at a time: pass False when every
         random transform uses :func:`gluondata.random.generator`.
+    on_bad_sample : {'raise', 'replace'}, default 'raise'
+        What a sample that fails to load does (its ``__getitem__`` or
+        transform raises): ``'raise'`` fails its batch with the error;
+        ``'replace'`` puts another sample of the dataset in its place, drawn
+        from (seed, epoch, index) so the batch is the same for any number of
+        workers, keeps the batch's size, warns with a
+        :class:`~gluondata.BadSampleWarning` and logs it in :attr:`bad_samples`.
+    max_bad_fraction : float, default 0.01
+        With ``'replace'``: once more than this fraction of the dataset's
+        samples have failed in an epoch, a batch with a bad sample raises
+        :class:`~gluondata.TooManyBadSamplesError` instead.
     pin_device_id, auto_reload, try_nopython
         Accepted so that Gluon code runs unchanged; they do nothing here.
     """
@@ -101,6 +113,8 @@ class DataLoader:
         max_worker_restarts: int = 3,
         in_order: bool = True,
         seed_global_rngs: bool = True,
+        on_bad_sample: str = "raise",
+        max_bad_fraction: float = 0.01,
         pin_device_id: int = 0,
         auto_reload: bool = False,
         try_nopython: bool | None = None,
@@ -109,6 +123,10 @@ class DataLoader:
             raise ValueError(f"timeout must be positive, given {timeout}")
         if num_workers < 0:
             raise ValueError(f"num_workers must be 0 or more, given {num_workers}")
+        if on_bad_sample not in POLICIES:
+            raise ValueError(f"on_bad_sample must be one of {POLICIES}, given {on_bad_sample!r}")
+        if not 0 <= max_bad_fraction <= 1:
+            raise ValueError(f"max_bad_fraction must be in [0, 1], given {max_bad_fraction}")
         self._seed = fresh_seed() if seed is None else int(seed)
         if batch_sampler is None:
             if batch_size is None:
@@ -145,6 +163,9 @@ class DataLoader:
             "shm_budget": shm_budget,
             "max_worker_restarts": max_worker_restarts,
         }
+        self._on_bad_sample = on_bad_sample
+        self._max_bad_fraction = float(max_bad_fraction)
+        self._bad_samples: list[BadSample] = []
         self._executor: Executor | None = None
         self._epoch = 0
 
@@ -162,6 +183,15 @@ class DataLoader:
     def seed(self) -> int:
         """The seed of shuffling and per-sample randomness (drawn at random if not given)."""
         return self._seed
+
+    @property
+    def bad_samples(self) -> list[BadSample]:
+        """Every sample that failed to load and was replaced, over all epochs, in batch order.
+
+        Each is a :class:`~gluondata.BadSample` ``(epoch, index, error, substitute)``;
+        the list is the loader's own (clear it if you like).
+        """
+        return self._bad_samples
 
     def __len__(self) -> int:
         return len(self._batch_sampler)
@@ -184,8 +214,13 @@ class DataLoader:
         in_flight = 1 if executor.runs_in_caller else max(1, self._prefetch)
         index_batches = getattr(self._batch_sampler, "index_batches", None)
         batches = iter(self._batch_sampler) if index_batches is None else index_batches()
+        budget = BadSampleBudget(
+            int(self._max_bad_fraction * len(self._dataset)),
+            self._max_bad_fraction,
+            self._bad_samples,
+        )
         return _LoaderIterator(
-            self, executor, batches, epoch, in_flight, self._timeout, self._in_order
+            self, executor, batches, epoch, in_flight, self._timeout, self._in_order, budget
         )
 
     def _ensure_executor(self) -> Executor:
@@ -201,6 +236,7 @@ class DataLoader:
             batchify_fn=self._batchify_fn,
             seed=self._seed,
             seed_globals=self._seed_globals,
+            on_bad_sample=self._on_bad_sample,
         )
         if self._num_workers == 0:
             return InlineExecutor(job)
@@ -249,8 +285,10 @@ class _LoaderIterator:
         in_flight: int,
         timeout: float,
         in_order: bool,
+        budget: BadSampleBudget,
     ) -> None:
         self._loader = loader  # its workers live as long as this iterator
+        self._budget = budget
         self._executor = executor
         self._in_order = in_order
         self._batches = enumerate(batches)
@@ -311,6 +349,8 @@ class _LoaderIterator:
         _, outcome = self._ready.popleft()
         if outcome.error is not None:
             raise outcome.error
+        if outcome.bad:
+            self._budget.note(outcome.bad)
         return outcome.batch
 
     def close(self) -> None:

@@ -290,8 +290,8 @@ class ProcessExecutor:
             return
         lease = _LazyLease(self._ring, task.slot_id)
         results = [
-            Outcome(None, error) if error is not None else Outcome(decode(payload, lease), None)
-            for payload, error in outcomes
+            Outcome(None, error) if error else Outcome(decode(payload, lease), None, bad)
+            for payload, error, bad in outcomes
         ]
         if task.slot_id is not None and not lease.used:
             self._ring.release(task.slot_id)

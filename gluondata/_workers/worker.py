@@ -46,7 +46,7 @@ def worker_main(
     ``("grant", slot_id)`` (an answer to "need"), or ``None``.
     Messages out: ``("need", task_id, nbytes)`` when a task came without a
     slot and its batches turned out large, and ``("done", task_id, outcomes,
-    needed_bytes, seconds)`` with one ``(payload, error)`` outcome per batch;
+    needed_bytes, seconds)`` with one ``(payload, error, bad_samples)`` outcome per batch;
     all batches of a task share its slot.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -105,7 +105,7 @@ class _Server:
     def _run(self, task_id: int, tasks: list[BatchTask], slot_id: int | None) -> None:
         start = time.perf_counter()
         if self.init_error is not None:
-            outcomes, needed = [(None, self.init_error)] * len(tasks), 0
+            outcomes, needed = [(None, self.init_error, ())] * len(tasks), 0
         elif slot_id in self.slots:
             outcomes, needed = self._compute_into(tasks, Arena(self.slots[slot_id]))
         else:
@@ -119,12 +119,12 @@ class _Server:
         for task in tasks:
             try:
                 with arena(task_arena):
-                    batch = run_batch(self.job, task)
+                    batch, _, bad = run_batch(self.job, task)
                 payload, nbytes = encode(batch, task_arena)
             except Exception as exc:
-                outcomes.append((None, portable_error(exc)))
+                outcomes.append((None, portable_error(exc), ()))
                 continue
-            outcomes.append((payload, None))
+            outcomes.append((payload, None, bad))
             array_bytes += nbytes
         return outcomes, max(array_bytes, task_arena.needed)
 
@@ -137,23 +137,23 @@ class _Server:
         batches: list[Any] = []
         for task in tasks:
             try:
-                batches.append((run_batch(self.job, task), None))
+                batches.append(run_batch(self.job, task))
             except Exception as exc:
-                batches.append((None, portable_error(exc)))
-        needed = sum(measure(batch) for batch, error in batches if error is None)
+                batches.append((None, portable_error(exc), ()))
+        needed = sum(measure(batch) for batch, error, _ in batches if error is None)
         task_arena = None
         if needed >= _ASK_FOR_SLOT_BYTES:
             slot = self._ask_for_slot(task_id, needed)
             task_arena = None if slot is None else Arena(slot)
         outcomes = []
-        for batch, error in batches:
+        for batch, error, bad in batches:
             if error is not None:
-                outcomes.append((None, error))
+                outcomes.append((None, error, ()))
                 continue
             try:
-                outcomes.append((encode(batch, task_arena)[0], None))
+                outcomes.append((encode(batch, task_arena)[0], None, bad))
             except Exception as exc:
-                outcomes.append((None, portable_error(exc)))
+                outcomes.append((None, portable_error(exc), ()))
         return outcomes, needed
 
     def _ask_for_slot(self, task_id: int, nbytes: int) -> mmap.mmap | None:
