@@ -15,6 +15,7 @@ __all__ = [
     "find_lists",
     "list_images",
     "make_list",
+    "no_lists_message",
     "read_list",
     "write_list",
 ]
@@ -155,3 +156,16 @@ def find_lists(prefix: str | os.PathLike) -> list[str]:
     folder = prefix if os.path.isdir(prefix) else os.path.dirname(prefix)
     paths = (os.path.join(folder, name) for name in sorted(os.listdir(folder)))
     return [p for p in paths if p.startswith(prefix) and p.endswith(".lst") and os.path.isfile(p)]
+
+
+def no_lists_message(prefix: str | os.PathLike) -> str:
+    """Say why :func:`find_lists` found nothing for ``prefix``, and what to pass instead."""
+    prefix = os.path.abspath(prefix)
+    if not os.path.isdir(prefix):
+        return f"no .lst file with prefix {prefix}"
+    beside = find_lists(prefix + ".lst")
+    hint = f"; to pack {beside[0]}, pass it as the prefix" if beside else ""
+    return (
+        f"no .lst file in {prefix}: a prefix that names a folder means the .lst files "
+        f"inside it{hint}"
+    )

@@ -44,6 +44,7 @@ from ._im2rec_lists import (
     find_lists,
     list_images,
     make_list,
+    no_lists_message,
     read_list,
     write_list,
 )
@@ -331,7 +332,7 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     lists = find_lists(prefix)
     if not lists:
-        print(f"gluondata im2rec: no .lst file with prefix {prefix}", file=sys.stderr)
+        print(f"gluondata im2rec: {no_lists_message(prefix)}", file=sys.stderr)
         return 1
     options = PackOptions(
         resize=args.resize,

@@ -353,6 +353,12 @@ def test_inspect_reports_a_damaged_file(images, tmp_path):
 def test_cli_errors_are_one_line_and_exit_1(tmp_path):
     no_lists = gluondata_cli("im2rec", str(tmp_path / "none"), str(tmp_path))
     assert no_lists.returncode == 1 and "no .lst file with prefix" in no_lists.stderr
+    (tmp_path / "imgs").mkdir()
+    (tmp_path / "imgs.lst").write_text("0\t1\ta.jpg\n")
+    folder = gluondata_cli("im2rec", str(tmp_path / "imgs"), str(tmp_path))
+    assert folder.returncode == 1
+    assert f"no .lst file in {tmp_path / 'imgs'}: a prefix that names a folder" in folder.stderr
+    assert f"to pack {tmp_path / 'imgs.lst'}, pass it as the prefix" in folder.stderr
     no_root = gluondata_cli("im2rec", "--list", str(tmp_path / "x"), str(tmp_path / "missing"))
     assert no_root.returncode == 1 and "missing" in no_root.stderr
     assert "Traceback" not in no_root.stderr
