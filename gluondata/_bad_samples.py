@@ -11,6 +11,7 @@ raise :class:`TooManyBadSamplesError`.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -83,17 +84,18 @@ class BadSampleBudget:
 
     Parameters
     ----------
-    limit : int
-        Most distinct indices that may fail in the epoch.
     max_bad_fraction : float
-        The fraction ``limit`` comes from, for the error message.
+        The most indices that may fail in the epoch, as a fraction of ``length``.
+    length : int
+        The dataset's length.
     log : list of BadSample
         Where every bad sample is appended (the loader's ``bad_samples``).
     """
 
-    def __init__(self, limit: int, max_bad_fraction: float, log: list[BadSample]) -> None:
-        self._limit = limit
+    def __init__(self, max_bad_fraction: float, length: int, log: list[BadSample]) -> None:
         self._fraction = max_bad_fraction
+        self._length = length
+        self._allowed = math.floor(max_bad_fraction * length + 1e-9)  # 0.29 * 100 is 28.99...
         self._log = log
         self._seen: dict[int, BadSample] = {}  # the first failure of each index
 
@@ -106,15 +108,14 @@ class BadSampleBudget:
                 BadSampleWarning,
                 stacklevel=3,
             )
-        self._log.extend(bad)
-        for sample in bad:
             self._seen.setdefault(sample.index, sample)
-        if len(self._seen) > self._limit:
+        self._log.extend(bad)
+        if len(self._seen) > self._allowed:
             failed = list(self._seen.values())
             shown = "; ".join(f"index {s.index}: {s.error}" for s in failed[:_SHOWN])
             more = f"; and {len(failed) - _SHOWN} more" if len(failed) > _SHOWN else ""
             raise TooManyBadSamplesError(
-                f"{len(failed)} samples failed to load in epoch {bad[0].epoch}, more than "
-                f"the {self._limit} that max_bad_fraction={self._fraction:g} allows: "
+                f"{len(failed)} of the dataset's {self._length} samples failed to load in epoch "
+                f"{bad[0].epoch}, more than max_bad_fraction={self._fraction:g} allows: "
                 f"{shown}{more} (all of them: DataLoader.bad_samples)"
             )

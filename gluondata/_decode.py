@@ -43,6 +43,7 @@ __all__ = [
 Buffer = bytes | bytearray | memoryview | np.ndarray
 
 _JFIF_START = b"\xff\xd8\xff\xe0"
+_JPEG_END = b"\xff\xd9"
 _JFIF_ID = b"JFIF\x00"
 _SIXTEEN_BIT = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
 # libpng's rgb_to_gray weights (out of 2**15), which OpenCV's PNG reader uses.
@@ -195,17 +196,26 @@ def to_array(enc: Encoded, flag: int = 1, to_rgb: bool = True) -> np.ndarray:
 
 
 def _opencv_color(enc: Encoded, to_rgb: bool) -> np.ndarray | None:
-    """Decode a colour JPEG with OpenCV; None for other images and for data it rejects."""
+    """Decode a colour JPEG with OpenCV; None for other images and for data it rejects.
+
+    Only a JPEG that ends with its end-of-image marker goes to OpenCV: OpenCV 4
+    fills in a truncated one without an error, where Pillow raises.
+    """
     img = enc.img
     if img.format != "JPEG" or img.mode not in ("RGB", "L") or enc.orientation != 1:
+        return None
+    if bytes(enc.data[-2:]) != _JPEG_END:
         return None
     cv2 = opencv()
     data = np.frombuffer(enc.data, dtype=np.uint8)
     rgb_flag = getattr(cv2, "IMREAD_COLOR_RGB", None)  # OpenCV >= 4.11
     flags = cv2.IMREAD_IGNORE_ORIENTATION
-    if to_rgb and rgb_flag is not None:
-        return cv2.imdecode(data, flags | rgb_flag)
-    decoded = cv2.imdecode(data, flags | cv2.IMREAD_COLOR)
+    try:
+        if to_rgb and rgb_flag is not None:
+            return cv2.imdecode(data, flags | rgb_flag)
+        decoded = cv2.imdecode(data, flags | cv2.IMREAD_COLOR)
+    except cv2.error:  # e.g. over OpenCV's pixel limit: Pillow decodes, or names the file
+        return None
     if decoded is None or not to_rgb:
         return decoded
     return cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)

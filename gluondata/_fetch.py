@@ -84,10 +84,11 @@ def run_tasks(
     for task in tasks:
         if abandoned is not None and abandoned():
             break
+        bad: list[BadSample] = []
         try:
-            outcomes.append(Outcome(*run_batch(job, task)))
+            outcomes.append(Outcome(run_batch(job, task, bad), None, tuple(bad)))
         except Exception as exc:
-            outcomes.append(Outcome(None, exc))
+            outcomes.append(Outcome(None, exc, tuple(bad)))
     return TaskResult(outcomes, time.perf_counter() - start)
 
 
@@ -106,7 +107,7 @@ def portable_error(exc: Exception) -> Exception:
     return exc
 
 
-def run_batch(job: BatchJob, task: BatchTask) -> tuple[Any, None, tuple[BadSample, ...]]:
+def run_batch(job: BatchJob, task: BatchTask, bad: list[BadSample] | None = None) -> Any:
     """Compute one batch; an exception leaves with a note naming the index and batch.
 
     Parameters
@@ -115,11 +116,9 @@ def run_batch(job: BatchJob, task: BatchTask) -> tuple[Any, None, tuple[BadSampl
         The loader's shared settings.
     task : BatchTask
         The batch.
-
-    Returns
-    -------
-    batch, None, bad
-        The batch, no error, and the samples that failed and were replaced in it.
+    bad : list of BadSample, optional
+        Where the samples that failed and were replaced (``on_bad_sample='replace'``)
+        are appended, also when the batch then fails.
     """
     rng_scope = (
         seeded_globals(job.seed, task.epoch, task.position)
@@ -128,32 +127,41 @@ def run_batch(job: BatchJob, task: BatchTask) -> tuple[Any, None, tuple[BadSampl
     )
     with rng_scope:
         with new_streams():
-            samples, bad = _fetch(job, task)
+            samples = _fetch(job, task, [] if bad is None else bad)
         try:
-            return job.batchify_fn(samples), None, bad
+            return job.batchify_fn(samples)
         except Exception as exc:
             add_note(exc, f"gluondata: raised by batchify_fn on {task.describe()}")
             raise
 
 
-def _fetch(job: BatchJob, task: BatchTask) -> tuple[Any, tuple[BadSample, ...]]:
+def _fetch(job: BatchJob, task: BatchTask, bad: list[BadSample]) -> Any:
     getitems = getattr(job.dataset, "__getitems__", None)
-    if getitems is not None:
-        previous_key = set_sample_key(SampleKey(job.seed, task.epoch, None))
-        try:
-            return getitems(task.indices), ()
-        except Exception as exc:
-            if job.on_bad_sample == "raise":
-                add_note(exc, f"gluondata: raised by __getitems__ on {task.describe()}")
-                raise
-        finally:
-            set_sample_key(previous_key)
-    # one sample at a time (and so, after a failed __getitems__, find the bad ones)
+    if getitems is None:
+        return _fetch_each(job, task, bad)
+    previous_key = set_sample_key(SampleKey(job.seed, task.epoch, None))
+    try:
+        return getitems(task.indices)
+    except Exception as exc:
+        add_note(exc, f"gluondata: raised by __getitems__ on {task.describe()}")
+        if job.on_bad_sample == "raise":
+            raise
+        batch_error = exc
+    finally:
+        set_sample_key(previous_key)
+    with new_streams():  # the draws of the failed call must not shift the samples'
+        samples = _fetch_each(job, task, bad)
+    if not bad:  # no sample fails on its own: the batched fetch itself is broken
+        raise batch_error
+    return samples
+
+
+def _fetch_each(job: BatchJob, task: BatchTask, bad: list[BadSample]) -> list[Any]:
+    """The batch's samples one by one, replacing those that fail under the replace policy."""
     dataset, seed, epoch = job.dataset, job.seed, task.epoch
     indices = task.indices.tolist() if isinstance(task.indices, np.ndarray) else task.indices
     random_key = getattr(dataset, "random_key", None)
     samples: list[Any] = []
-    bad: list[BadSample] = []
     previous_key = set_sample_key(None)
     try:
         for index in indices:
@@ -170,30 +178,38 @@ def _fetch(job: BatchJob, task: BatchTask) -> tuple[Any, tuple[BadSample, ...]]:
                 samples.append(_substitute(job, task, index, exc, bad))
     finally:
         set_sample_key(previous_key)
-    return samples, tuple(bad)
+    return samples
 
 
 def _substitute(
     job: BatchJob, task: BatchTask, index: int, error: Exception, bad: list[BadSample]
 ) -> Any:
-    """A sample in place of ``index``, which failed with ``error``; each failure goes to ``bad``."""
+    """A sample in place of ``index``, which failed with ``error``; each failure goes to ``bad``.
+
+    A substitute is computed as in its own place (its own fresh random
+    streams), without touching the streams of the batch's other samples. If
+    none loads, ``index``'s own error is raised.
+    """
     dataset = job.dataset
     random_key = getattr(dataset, "random_key", None)
-    failed = index
+    last, failed = error, index
     for attempt in range(MAX_ATTEMPTS if len(dataset) > 1 else 0):
         substitute = substitute_index(job.seed, task.epoch, index, attempt, len(dataset))
-        bad.append(BadSample(task.epoch, failed, describe_error(error), substitute))
+        bad.append(BadSample(task.epoch, failed, describe_error(last), substitute))
         key = substitute if random_key is None else random_key(substitute)
         set_sample_key(SampleKey(job.seed, task.epoch, key))
         try:
-            return dataset[substitute]
+            with new_streams():
+                return dataset[substitute]
         except Exception as exc:
-            error, failed = exc, substitute
-    tried = (
-        f"so did the {MAX_ATTEMPTS} samples tried in its place"
-        if len(dataset) > 1
-        else "the dataset has no other sample to put in its place"
-    )
+            last, failed = exc, substitute
+    if len(dataset) > 1:
+        tried = (
+            f"so did the {MAX_ATTEMPTS} samples tried in its place "
+            f"(the last, index {failed}: {describe_error(last)})"
+        )
+    else:
+        tried = "the dataset has no other sample to put in its place"
     add_note(error, f"gluondata: dataset index {index} failed to load, and {tried}")
     raise error
 

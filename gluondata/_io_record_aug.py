@@ -178,7 +178,7 @@ class RecordImagePipeline:
         out = (self.width, self.height)
         exact = (w, h) == out and float(x0).is_integer() and float(y0).is_integer()
         factor = 1 if exact else reduction((w, h), out)
-        opencv = not exact and _opencv_box(box)
+        opencv = _opencv_box(box)
         if enc.img.format != "JPEG" or enc.orientation != 1 or (factor == 1 and opencv):
             return self._resample(to_array(enc, self.flag, True), box, out)
         scale = draft(enc, self.flag == 0, factor)

@@ -214,10 +214,10 @@ class DataLoader:
         in_flight = 1 if executor.runs_in_caller else max(1, self._prefetch)
         index_batches = getattr(self._batch_sampler, "index_batches", None)
         batches = iter(self._batch_sampler) if index_batches is None else index_batches()
-        budget = BadSampleBudget(
-            int(self._max_bad_fraction * len(self._dataset)),
-            self._max_bad_fraction,
-            self._bad_samples,
+        budget = (
+            BadSampleBudget(self._max_bad_fraction, len(self._dataset), self._bad_samples)
+            if self._on_bad_sample == "replace"
+            else None
         )
         return _LoaderIterator(
             self, executor, batches, epoch, in_flight, self._timeout, self._in_order, budget
@@ -285,7 +285,7 @@ class _LoaderIterator:
         in_flight: int,
         timeout: float,
         in_order: bool,
-        budget: BadSampleBudget,
+        budget: BadSampleBudget | None,
     ) -> None:
         self._loader = loader  # its workers live as long as this iterator
         self._budget = budget
@@ -347,10 +347,10 @@ class _LoaderIterator:
             self._collect()
             self._submit_more()
         _, outcome = self._ready.popleft()
+        if outcome.bad and self._budget is not None:
+            self._budget.note(outcome.bad)
         if outcome.error is not None:
             raise outcome.error
-        if outcome.bad:
-            self._budget.note(outcome.bad)
         return outcome.batch
 
     def close(self) -> None:

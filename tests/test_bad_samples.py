@@ -108,7 +108,9 @@ def test_over_budget_raises_and_names_the_failures(mode):
     with loader, warnings.catch_warnings():
         warnings.simplefilter("ignore", BadSampleWarning)
         it = iter(loader)
-        with pytest.raises(TooManyBadSamplesError, match=r"3 samples failed .* the 2 that"):
+        with pytest.raises(
+            TooManyBadSamplesError, match=r"3 of the dataset.s 40 samples failed .*=0.05 allows"
+        ):
             next(it)
         assert len(list(it)) == 9  # the later, clean batches still come
         assert {s.index for s in loader.bad_samples} >= {1, 2, 3}
@@ -121,9 +123,105 @@ def test_the_budget_is_per_epoch():
 
 
 def test_a_sample_with_no_good_substitute_raises_its_own_error():
-    with pytest.raises(OSError, match="cannot read sample") as info:
-        run(Flaky(4, {0, 1, 2, 3}), max_bad_fraction=1)
-    assert any("10 samples tried in its place" in note for note in info.value.__notes__)
+    loader = DataLoader(
+        Flaky(4, {0, 1, 2, 3}), batch_sampler=[[2]], on_bad_sample="replace", max_bad_fraction=1
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BadSampleWarning)
+        with pytest.raises(OSError, match=r"^cannot read sample 2\n") as info:
+            list(loader)
+    assert any("10 samples tried in its place (the last" in n for n in info.value.__notes__)
+    assert len(loader.bad_samples) == 10  # reported, although the batch failed
+
+
+def test_a_failure_leaves_the_other_samples_draws_alone():
+    clean, _ = run(Flaky(12, ()), batch_size=12, shuffle=False)
+    for bad in ({0}, {11}, {0, 5, 6}):
+        got, report = run(Flaky(12, bad), batch_size=12, shuffle=False, max_bad_fraction=1)
+        for position in set(range(12)) - bad:
+            assert got[0][1][position] == clean[0][1][position]
+        for position, r in ((i, r) for i in sorted(bad) for r in report if r.index == i):
+            if r.substitute not in bad:  # a substitute is drawn as in its own place
+                assert got[0][1][position] == clean[0][1][r.substitute]
+                break
+
+
+class Batched(Flaky):
+    """Flaky with a batched fetch that fails whenever a bad index, or ``broken``, is in it."""
+
+    def __init__(self, n, bad, broken=False):
+        super().__init__(n, bad)
+        self.broken = broken
+
+    def __getitems__(self, indices):
+        if self.broken or self.bad & set(indices):
+            generator(int(indices[0])).random()  # draws, then fails
+            raise RuntimeError("the batched read failed")
+        return [(np.int64(i), generator(int(i)).random()) for i in indices]
+
+
+def test_a_failed_batched_fetch_is_retried_without_its_draws():
+    clean, _ = run(Batched(8, ()), batch_size=8, shuffle=False)
+    got, report = run(Batched(8, {3}), batch_size=8, shuffle=False, max_bad_fraction=1)
+    assert [r.index for r in report] == [3]
+    for position in (0, 1, 2, 4, 5, 6, 7):
+        assert got[0][1][position] == clean[0][1][position]
+
+
+def test_a_broken_batched_fetch_is_an_error_not_a_bad_sample():
+    with pytest.raises(RuntimeError, match="the batched read failed"):
+        run(Batched(8, (), broken=True), batch_size=4)
+
+
+def test_samples_replaced_in_a_batch_that_then_fails_are_still_reported():
+    def fail(samples):
+        raise ValueError("cannot batch")
+
+    loader = DataLoader(
+        Flaky(8, {1}), batch_size=4, batchify_fn=fail, on_bad_sample="replace", max_bad_fraction=1
+    )
+    with warnings.catch_warnings(), pytest.raises(ValueError, match="cannot batch"):
+        warnings.simplefilter("ignore", BadSampleWarning)
+        list(loader)
+    assert [s.index for s in loader.bad_samples] == [1]
+
+
+@pytest.mark.parametrize(("failures", "raises"), [(29, False), (30, True)])
+def test_the_budget_is_the_fraction_of_the_dataset_exactly(failures, raises):
+    data = Flaky(100, set(range(50, 50 + failures)))
+    if raises:
+        with pytest.raises(TooManyBadSamplesError):
+            run(data, batch_size=100, max_bad_fraction=0.29)
+    else:
+        assert len(run(data, batch_size=100, max_bad_fraction=0.29)[1]) >= failures
+
+
+def test_a_dataset_without_len_works_under_the_default_policy():
+    class NoLen:
+        def __getitem__(self, idx):
+            return idx
+
+    with DataLoader(NoLen(), batch_sampler=[[0, 1], [2, 3]]) as loader:
+        assert [b.tolist() for b in loader] == [[0, 1], [2, 3]]
+
+
+class FalsyError(Exception):
+    def __len__(self):
+        return 0
+
+
+class RaisesFalsy(Dataset):
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, idx):
+        raise FalsyError("boom")
+
+
+def test_a_falsy_exception_from_a_worker_process_arrives():
+    loader = DataLoader(RaisesFalsy(), batch_size=2, num_workers=1)
+    with loader, pytest.raises(FalsyError, match="boom"):
+        next(iter(loader))
 
 
 def test_a_one_sample_dataset_has_no_substitute():

@@ -49,6 +49,30 @@ def test_colour_jpegs_are_decoded_by_opencv_and_give_pillows_pixels(opencv, monk
     assert len(calls) == 1
 
 
+def test_a_jpeg_without_its_end_marker_last_is_left_to_pillow(opencv, monkeypatch):
+    calls = []
+    monkeypatch.setattr(cv2, "imdecode", lambda *a: calls.append(a[1]))
+    data = photo() + b"\x00\x00"  # padding after the end marker: Pillow decodes it
+    monkeypatch.setenv("GLUONDATA_IMAGE_BACKEND", "pillow")
+    expected = image.imdecode(data)
+    monkeypatch.setenv("GLUONDATA_IMAGE_BACKEND", "opencv")
+    np.testing.assert_array_equal(image.imdecode(data), expected)
+    with pytest.raises(image.ImageDecodeError, match="truncated"):
+        image.imdecode(photo()[:-2])  # OpenCV 4 would fill it in without an error
+    assert calls == []
+
+
+def test_an_opencv_error_leaves_the_image_to_pillow(opencv, monkeypatch):
+    def refuse(*args):
+        raise cv2.error("over the pixel limit")
+
+    monkeypatch.setattr(cv2, "imdecode", refuse)
+    data = photo()
+    got = image.imdecode(data)
+    monkeypatch.setenv("GLUONDATA_IMAGE_BACKEND", "pillow")
+    np.testing.assert_array_equal(got, image.imdecode(data))
+
+
 def test_the_fused_random_resized_crop_decodes_once_with_opencv(opencv, monkeypatch):
     calls = []
     imdecode = cv2.imdecode

@@ -290,7 +290,9 @@ class ProcessExecutor:
             return
         lease = _LazyLease(self._ring, task.slot_id)
         results = [
-            Outcome(None, error) if error else Outcome(decode(payload, lease), None, bad)
+            Outcome(None, error, bad)
+            if error is not None
+            else Outcome(decode(payload, lease), None, bad)
             for payload, error, bad in outcomes
         ]
         if task.slot_id is not None and not lease.used:

@@ -16,6 +16,7 @@ from typing import Any
 from multiprocess import reduction
 
 from .._alloc import Arena, arena
+from .._bad_samples import BadSample
 from .._fetch import BatchJob, BatchTask, portable_error, run_batch
 from .._worker_info import WorkerInfo, set_worker_info
 from ..random import seed_globals
@@ -117,14 +118,15 @@ class _Server:
         outcomes = []
         array_bytes = 0
         for task in tasks:
+            bad: list[BadSample] = []
             try:
                 with arena(task_arena):
-                    batch, _, bad = run_batch(self.job, task)
+                    batch = run_batch(self.job, task, bad)
                 payload, nbytes = encode(batch, task_arena)
             except Exception as exc:
-                outcomes.append((None, portable_error(exc), ()))
+                outcomes.append((None, portable_error(exc), tuple(bad)))
                 continue
-            outcomes.append((payload, None, bad))
+            outcomes.append((payload, None, tuple(bad)))
             array_bytes += nbytes
         return outcomes, max(array_bytes, task_arena.needed)
 
@@ -136,10 +138,11 @@ class _Server:
         """
         batches: list[Any] = []
         for task in tasks:
+            bad: list[BadSample] = []
             try:
-                batches.append(run_batch(self.job, task))
+                batches.append((run_batch(self.job, task, bad), None, tuple(bad)))
             except Exception as exc:
-                batches.append((None, portable_error(exc), ()))
+                batches.append((None, portable_error(exc), tuple(bad)))
         needed = sum(measure(batch) for batch, error, _ in batches if error is None)
         task_arena = None
         if needed >= _ASK_FOR_SLOT_BYTES:
@@ -148,12 +151,12 @@ class _Server:
         outcomes = []
         for batch, error, bad in batches:
             if error is not None:
-                outcomes.append((None, error, ()))
+                outcomes.append((None, error, bad))
                 continue
             try:
                 outcomes.append((encode(batch, task_arena)[0], None, bad))
             except Exception as exc:
-                outcomes.append((None, portable_error(exc), ()))
+                outcomes.append((None, portable_error(exc), bad))
         return outcomes, needed
 
     def _ask_for_slot(self, task_id: int, nbytes: int) -> mmap.mmap | None:
