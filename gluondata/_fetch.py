@@ -190,11 +190,11 @@ def _substitute(
     streams), without touching the streams of the batch's other samples. If
     none loads, ``index``'s own error is raised.
     """
-    dataset = job.dataset
+    dataset, length = job.dataset, len(job.dataset)
     random_key = getattr(dataset, "random_key", None)
     last, failed = error, index
-    for attempt in range(MAX_ATTEMPTS if len(dataset) > 1 else 0):
-        substitute = substitute_index(job.seed, task.epoch, index, attempt, len(dataset))
+    for attempt in range(MAX_ATTEMPTS if length > 1 else 0):
+        substitute = substitute_index(job.seed, task.epoch, index, attempt, length)
         bad.append(BadSample(task.epoch, failed, describe_error(last), substitute))
         key = substitute if random_key is None else random_key(substitute)
         set_sample_key(SampleKey(job.seed, task.epoch, key))
@@ -203,7 +203,7 @@ def _substitute(
                 return dataset[substitute]
         except Exception as exc:
             last, failed = exc, substitute
-    if len(dataset) > 1:
+    if length > 1:
         tried = (
             f"so did the {MAX_ATTEMPTS} samples tried in its place "
             f"(the last, index {failed}: {describe_error(last)})"

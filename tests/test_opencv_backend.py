@@ -22,6 +22,15 @@ def opencv(monkeypatch):
     monkeypatch.setenv("GLUONDATA_IMAGE_BACKEND", "opencv")
 
 
+@pytest.fixture
+def calls(monkeypatch):
+    """The flags of every cv2.imdecode call (which still decodes)."""
+    flags = []
+    imdecode = cv2.imdecode
+    monkeypatch.setattr(cv2, "imdecode", lambda *a: flags.append(a[1]) or imdecode(*a))
+    return flags
+
+
 def pixels(h=60, w=80, channels=3, dtype=np.uint8):
     values = np.random.default_rng(0).integers(0, 256, (h, w, channels))
     return values.astype(dtype)
@@ -37,10 +46,7 @@ def test_crop_resize_is_cv2_resize_of_the_crop(opencv, interp, dtype):
     np.testing.assert_array_equal(out, expected)
 
 
-def test_colour_jpegs_are_decoded_by_opencv_and_give_pillows_pixels(opencv, monkeypatch):
-    calls = []
-    imdecode = cv2.imdecode
-    monkeypatch.setattr(cv2, "imdecode", lambda *a: calls.append(a[1]) or imdecode(*a))
+def test_colour_jpegs_are_decoded_by_opencv_and_give_pillows_pixels(opencv, calls, monkeypatch):
     data = photo()
     got = image.imdecode(data)
     assert len(calls) == 1
@@ -49,9 +55,7 @@ def test_colour_jpegs_are_decoded_by_opencv_and_give_pillows_pixels(opencv, monk
     assert len(calls) == 1
 
 
-def test_a_jpeg_without_its_end_marker_last_is_left_to_pillow(opencv, monkeypatch):
-    calls = []
-    monkeypatch.setattr(cv2, "imdecode", lambda *a: calls.append(a[1]))
+def test_a_jpeg_without_its_end_marker_last_is_left_to_pillow(opencv, calls, monkeypatch):
     data = photo() + b"\x00\x00"  # padding after the end marker: Pillow decodes it
     monkeypatch.setenv("GLUONDATA_IMAGE_BACKEND", "pillow")
     expected = image.imdecode(data)
@@ -73,10 +77,7 @@ def test_an_opencv_error_leaves_the_image_to_pillow(opencv, monkeypatch):
     np.testing.assert_array_equal(got, image.imdecode(data))
 
 
-def test_the_fused_random_resized_crop_decodes_once_with_opencv(opencv, monkeypatch):
-    calls = []
-    imdecode = cv2.imdecode
-    monkeypatch.setattr(cv2, "imdecode", lambda *a: calls.append(a[1]) or imdecode(*a))
+def test_the_fused_random_resized_crop_decodes_once_with_opencv(opencv, calls):
     with sample_context(1, 0, 0):
         out = fused(photo(), T.RandomResizedCrop(224))
     assert out.shape == (224, 224, 3) and len(calls) == 1
