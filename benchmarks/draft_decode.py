@@ -24,8 +24,8 @@ import time
 import numpy as np
 from PIL import Image
 
-from gluondata import _decode
-from gluondata._resize import pil_resize
+from gluondata.image import _decode
+from gluondata.image._resize import pil_resize
 from gluondata.random import sample_context
 from gluondata.vision import transforms as T
 

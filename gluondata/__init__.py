@@ -1,10 +1,10 @@
 """gluondata: the Gluon data API (Dataset, DataLoader, samplers, batchify) on numpy."""
 
 from . import batchify, image, io, random, recordio, vision
-from ._bad_samples import BadSample, BadSampleWarning, TooManyBadSamplesError
-from ._columns import SampleColumns
-from ._worker_info import WorkerInfo, get_worker_info
-from ._workers import WorkerDiedError
+from ._loader.bad_samples import BadSample, BadSampleWarning, TooManyBadSamplesError
+from ._loader.columns import SampleColumns
+from ._loader.pool import WorkerDiedError
+from ._loader.worker_info import WorkerInfo, get_worker_info
 from .dataloader import DataLoader
 from .dataset import ArrayDataset, Dataset, RecordFileDataset, SimpleDataset
 from .sampler import (

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from ._alloc import empty
-from ._columns import SampleColumns
+from ._loader.alloc import empty
+from ._loader.columns import SampleColumns
 
 __all__ = [
     "Append",

@@ -34,7 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--workers", type=int, default=None, help="default: min(2, cores)")
     demo.add_argument("--epochs", type=int, default=2)
     demo.set_defaults(run=_demo)
-    from . import _recordio_inspect, im2rec
+    from . import im2rec
+    from .recordio import _inspect as recordio_inspect
 
     packer = commands.add_parser(
         "im2rec",
@@ -46,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     inspect = commands.add_parser(
         "inspect", help="count a .rec file's records, labels and images; check its .idx"
     )
-    _recordio_inspect.add_arguments(inspect)
-    inspect.set_defaults(run=_recordio_inspect.run)
+    recordio_inspect.add_arguments(inspect)
+    inspect.set_defaults(run=recordio_inspect.run)
     args = parser.parse_args(argv)
     return args.run(args)

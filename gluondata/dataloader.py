@@ -8,10 +8,10 @@ import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from ._bad_samples import POLICIES, BadSample, BadSampleBudget
-from ._executors import BatchTimeout, Executor, InlineExecutor, PendingTasks, ThreadExecutor
-from ._fetch import BatchJob, BatchTask, Outcome
-from ._workers import ProcessExecutor
+from ._loader.bad_samples import POLICIES, BadSample, BadSampleBudget
+from ._loader.executors import BatchTimeout, Executor, InlineExecutor, PendingTasks, ThreadExecutor
+from ._loader.fetch import BatchJob, BatchTask, Outcome
+from ._loader.pool import ProcessExecutor
 from .batchify import default_batchify_fn
 from .random import fresh_seed
 from .sampler import BatchSampler, RandomSampler, SequentialSampler

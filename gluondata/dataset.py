@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from ._alloc import empty
-from ._columns import SampleColumns
-from ._fetch import add_note
+from ._loader.alloc import empty
+from ._loader.columns import SampleColumns
+from ._loader.fetch import add_note
 from .random import indexed
 from .recordio import MXIndexedRecordIO
 from .sampler import FilterSampler, Sampler, SequentialSampler

@@ -14,7 +14,7 @@ from gluondata import (
     Dataset,
     TooManyBadSamplesError,
 )
-from gluondata._bad_samples import substitute_index
+from gluondata._loader.bad_samples import substitute_index
 from gluondata.random import generator
 
 MODES = [

@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from gluondata import im2rec, recordio
-from gluondata._lst import read_lst
-from gluondata._recordio_inspect import inspect_file
+from gluondata.im2rec._lst import read_lst
+from gluondata.recordio._inspect import inspect_file
 from gluondata.vision import ImageRecordDataset
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gluondata import _decode
-from gluondata._fused import reduction
-from gluondata._geometry import Plan
+from gluondata.image import _decode
+from gluondata.image._fused import reduction
+from gluondata.image._geometry import Plan
 from gluondata.random import sample_context
 from gluondata.vision import transforms as T
 from gluondata.vision.transforms._base import fuses_decode

@@ -5,7 +5,8 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from gluondata import _io_csv, io
+from gluondata import io
+from gluondata.io import _csv as _io_csv
 
 
 @pytest.fixture

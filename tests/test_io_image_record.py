@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gluondata import _io_record_aug, cli, image, io, recordio
-from gluondata._io_ndfile import load_ndarrays
+from gluondata import cli, image, io, recordio
+from gluondata.io import _record_aug as _io_record_aug
+from gluondata.io._ndfile import load_ndarrays
 
 FIXTURES = Path(__file__).parent / "data" / "mxnet-recordio"
 

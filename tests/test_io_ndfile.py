@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gluondata._io_ndfile import load_ndarrays, save_ndarrays
+from gluondata.io._ndfile import load_ndarrays, save_ndarrays
 
 # mx.nd.save("m3.bin", [mx.nd.ones((2,))]) with MXNet 1.9.1: a list, no names
 MXNET_LIST = bytes.fromhex(

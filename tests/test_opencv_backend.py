@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from gluondata import DataLoader, image
-from gluondata._geometry import Plan
-from gluondata._resize import crop_resize
+from gluondata.image._geometry import Plan
+from gluondata.image._resize import crop_resize
 from gluondata.random import sample_context
 from gluondata.vision import ImageFolderDataset
 from gluondata.vision import transforms as T

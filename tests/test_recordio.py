@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from gluondata import RecordFileDataset, recordio
-from gluondata import _recordio_source as recordio_source
-from gluondata._recordio_index import RecordIndex
 from gluondata.recordio import RecordIOError
+from gluondata.recordio import _source as recordio_source
+from gluondata.recordio._index import RecordIndex
 
 MAGIC = bytes.fromhex("0a23d7ce")
 

@@ -6,8 +6,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gluondata import RecordFileDataset, recordio
-from gluondata._recordio_index import RecordIndex, _int_pairs
 from gluondata.recordio import RecordIOError
+from gluondata.recordio._index import RecordIndex, _int_pairs
 
 MAGIC = bytes.fromhex("0a23d7ce")
 

@@ -313,7 +313,7 @@ def test_forked_workers_reading_a_string_array_stay_flat():
 
 
 def test_without_memfd_slots_fall_back_to_temp_files_with_one_warning(monkeypatch):
-    from gluondata._workers import shm
+    from gluondata._loader.pool import shm
 
     def refuse(*args):
         raise OSError(28, "No space left on device")

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .._columns import SampleColumns
+from .._loader.columns import SampleColumns
 from ..dataset import Dataset
 from ._download import data_dir, download, repo_file_url
 from ._encoded import per_sample

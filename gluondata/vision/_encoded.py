@@ -4,7 +4,7 @@ A subclass says where sample ``i``'s encoded bytes are (:meth:`encoded`, and
 optionally :meth:`encoded_many` for a batched read); this base decodes them,
 applies ``transform(img, label)``, and, under ``transform_first(t)`` with a
 built-in transform ``t``, hands ``t`` the encoded image so that a leading
-crop/resize decodes a JPEG at a reduced scale (see :mod:`gluondata._fused`).
+crop/resize decodes a JPEG at a reduced scale (see :mod:`gluondata.image._fused`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from .._decode import Buffer, Encoded, check_flag, open_image, to_array
-from .._fetch import add_note
+from .._loader.fetch import add_note
 from ..dataset import Dataset
+from ..image._decode import Buffer, Encoded, check_flag, open_image, to_array
 from ..random import indexed
 from .transforms._base import Transform, fuses_decode
 

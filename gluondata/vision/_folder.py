@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from .._decode import read_file
-from .._lst import read_lst
+from ..im2rec._lst import read_lst
+from ..image._decode import read_file
 from ..strings import StringArray
 from ._encoded import EncodedImageDataset
 

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .._decode import check_flag, open_image, raw_array, read_file, to_array
 from ..dataset import Dataset
+from ..image._decode import check_flag, open_image, raw_array, read_file, to_array
 from ..strings import StringArray
 from .transforms.joint import channels_first
 

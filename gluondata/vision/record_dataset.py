@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from .._decode import Buffer, ImageDecodeError, to_array
 from ..dataset import RecordFileDataset
+from ..image._decode import Buffer, ImageDecodeError, to_array
 from ..recordio import RecordIOError, unpack
 from ._encoded import Decoder, EncodedImageDataset, EncodedSample, per_sample
 

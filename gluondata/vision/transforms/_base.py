@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..._decode import Encoded, to_array
+from ...image._decode import Encoded, to_array
 from ...random import generator
 
 __all__ = ["Compose", "RandomApply", "Transform", "fuses_decode"]

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..._augmenters import EIGVAL, EIGVEC
-from ..._resize import to_dtype
+from ...image._augmenters import EIGVAL, EIGVEC
+from ...image._resize import to_dtype
 from ...random import generator
 from ._base import Transform
 

@@ -1,6 +1,6 @@
 """Geometric transforms: resize, crops, flips.
 
-Each crop/resize transform makes a :class:`~gluondata._geometry.Plan` (a crop
+Each crop/resize transform makes a :class:`~gluondata.image._geometry.Plan` (a crop
 box and an output size) from the image's size alone, then applies it. Given an
 encoded JPEG instead of pixels (an image dataset does that under
 ``transform_first``), the plan is made from the header and the image decoded at
@@ -13,12 +13,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ... import _geometry as geo
-from ..._decode import Encoded
-from ..._fused import decode_plan
-from ..._geometry import Plan, Size
-from ..._imageops import copyMakeBorder
-from ..._resize import crop_resize
+from ...image import _geometry as geo
+from ...image._decode import Encoded
+from ...image._fused import decode_plan
+from ...image._geometry import Plan, Size
+from ...image._ops import copyMakeBorder
+from ...image._resize import crop_resize
 from ...random import generator
 from ._base import Transform
 

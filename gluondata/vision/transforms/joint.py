@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ..._geometry import Plan
-from ..._resize import crop_resize
+from ...image._geometry import Plan
+from ...image._resize import crop_resize
 from ...random import generator
 from . import _spatial
 

@@ -1,0 +1,1 @@
+"""The DataLoader's machinery (private): fetch, executors, allocation, the process pool."""

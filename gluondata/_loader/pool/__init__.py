@@ -1,0 +1,5 @@
+"""Worker processes for the DataLoader (private)."""
+
+from .executor import ProcessExecutor, WorkerDiedError
+
+__all__ = ["ProcessExecutor", "WorkerDiedError"]

@@ -1,5 +1,0 @@
-"""Worker processes for the DataLoader (private)."""
-
-from .pool import ProcessExecutor, WorkerDiedError
-
-__all__ = ["ProcessExecutor", "WorkerDiedError"]

@@ -1,0 +1,82 @@
+"""``mx.image`` on numpy and Pillow: decode, resize, crop, normalize, augment.
+
+Images are numpy arrays in HWC layout (height, width, channels), uint8 as
+decoded. Sizes passed as tuples are ``(width, height)``, as in MXNet. The
+integer geometry (``scale_down``, ``resize_short`` sizes, crop boxes) is
+MXNet's exactly; interpolated pixels come from Pillow's filters and may differ
+slightly from OpenCV's (nearest-neighbour, done in numpy, is exact).
+
+Random functions and augmenters draw from the current sample's generator
+(:mod:`gluondata.random`), so a DataLoader with ``seed=`` gives the same
+results for any number of workers.
+"""
+
+from ._augmenters import (
+    Augmenter,
+    BrightnessJitterAug,
+    CastAug,
+    CenterCropAug,
+    ColorJitterAug,
+    ColorNormalizeAug,
+    ContrastJitterAug,
+    CreateAugmenter,
+    ForceResizeAug,
+    HorizontalFlipAug,
+    HueJitterAug,
+    LightingAug,
+    RandomCropAug,
+    RandomGrayAug,
+    RandomOrderAug,
+    RandomSizedCropAug,
+    ResizeAug,
+    SaturationJitterAug,
+    SequentialAug,
+)
+from ._ops import (
+    ImageDecodeError,
+    center_crop,
+    color_normalize,
+    copyMakeBorder,
+    fixed_crop,
+    imdecode,
+    imread,
+    imresize,
+    random_crop,
+    random_size_crop,
+    resize_short,
+    scale_down,
+)
+
+__all__ = [
+    "Augmenter",
+    "BrightnessJitterAug",
+    "CastAug",
+    "CenterCropAug",
+    "ColorJitterAug",
+    "ColorNormalizeAug",
+    "ContrastJitterAug",
+    "CreateAugmenter",
+    "ForceResizeAug",
+    "HorizontalFlipAug",
+    "HueJitterAug",
+    "ImageDecodeError",
+    "LightingAug",
+    "RandomCropAug",
+    "RandomGrayAug",
+    "RandomOrderAug",
+    "RandomSizedCropAug",
+    "ResizeAug",
+    "SaturationJitterAug",
+    "SequentialAug",
+    "center_crop",
+    "color_normalize",
+    "copyMakeBorder",
+    "fixed_crop",
+    "imdecode",
+    "imread",
+    "imresize",
+    "random_crop",
+    "random_size_crop",
+    "resize_short",
+    "scale_down",
+]
