@@ -61,9 +61,9 @@ def _indexed(rec: str) -> int:
 
 
 def _pure_python(rec: str) -> int:
-    import w4
+    from record_reader import RecordReader
 
-    reader = w4.RecordReader(rec)
+    reader = RecordReader(rec)
     for i in range(len(reader)):
         reader.read(i)
     return len(reader)

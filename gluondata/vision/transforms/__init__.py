@@ -9,7 +9,7 @@ versions for segmentation.
 """
 
 from . import joint
-from ._base import Compose, RandomApply, Transform
+from ._base import Transform
 from ._color import (
     RandomBrightness,
     RandomColorJitter,
@@ -19,6 +19,7 @@ from ._color import (
     RandomLighting,
     RandomSaturation,
 )
+from ._compose import Compose, RandomApply
 from ._spatial import (
     CenterCrop,
     CropResize,
