@@ -13,6 +13,7 @@ from ._loader.executors import BatchTimeout, Executor, InlineExecutor, PendingTa
 from ._loader.fetch import BatchJob, BatchTask, Outcome
 from ._loader.pool import ProcessExecutor
 from .batchify import default_batchify_fn
+from .image import get_backend
 from .random import fresh_seed
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
 
@@ -237,6 +238,7 @@ class DataLoader:
             seed=self._seed,
             seed_globals=self._seed_globals,
             on_bad_sample=self._on_bad_sample,
+            image_backend=get_backend(),
         )
         if self._num_workers == 0:
             return InlineExecutor(job)

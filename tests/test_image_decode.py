@@ -1,6 +1,6 @@
 """imdecode / imread: formats, channels, MXNet's conversions, errors that name the input.
 
-Every test runs with both image backends: Pillow, and OpenCV (GLUONDATA_IMAGE_BACKEND=opencv).
+Every test runs with both image backends: Pillow, and OpenCV (``image.set_backend``).
 """
 
 import io
@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from gluondata import image
-from gluondata.image import ImageDecodeError
+from gluondata.image import ImageDecodeError, _backend
 
 
 def encode(array, fmt, **kw):
@@ -23,7 +23,7 @@ def encode(array, fmt, **kw):
 def backend(request, monkeypatch):
     if request.param == "opencv":
         pytest.importorskip("cv2")
-    monkeypatch.setenv("GLUONDATA_IMAGE_BACKEND", request.param)
+    monkeypatch.setattr(_backend, "_process_choice", request.param)
     return request.param
 
 

@@ -54,6 +54,7 @@ class BatchJob:
     seed: int
     seed_globals: bool
     on_bad_sample: str = "raise"
+    image_backend: str = "pillow"  # the main process's, which worker processes start with
 
 
 class Outcome(NamedTuple):

@@ -3,8 +3,9 @@
 Images are numpy arrays in HWC layout (height, width, channels), uint8 as
 decoded. Sizes passed as tuples are ``(width, height)``, as in MXNet. The
 integer geometry (``scale_down``, ``resize_short`` sizes, crop boxes) is
-MXNet's exactly; interpolated pixels come from Pillow's filters and may differ
-slightly from OpenCV's (nearest-neighbour, done in numpy, is exact).
+MXNet's exactly; interpolated pixels come from the backend's filters: Pillow's by default,
+OpenCV's (MXNet's own) with ``set_backend("opencv")`` or ``backend="opencv"``
+(nearest-neighbour, done in numpy, is exact either way).
 
 Random functions and augmenters draw from the current sample's generator
 (:mod:`gluondata.random`), so a DataLoader with ``seed=`` gives the same
@@ -32,6 +33,7 @@ from ._augmenters import (
     SaturationJitterAug,
     SequentialAug,
 )
+from ._backend import available_backends, get_backend, set_backend, use_backend
 from ._ops import (
     ImageDecodeError,
     center_crop,
@@ -68,10 +70,12 @@ __all__ = [
     "ResizeAug",
     "SaturationJitterAug",
     "SequentialAug",
+    "available_backends",
     "center_crop",
     "color_normalize",
     "copyMakeBorder",
     "fixed_crop",
+    "get_backend",
     "imdecode",
     "imread",
     "imresize",
@@ -79,4 +83,6 @@ __all__ = [
     "random_size_crop",
     "resize_short",
     "scale_down",
+    "set_backend",
+    "use_backend",
 ]

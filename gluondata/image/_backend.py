@@ -1,28 +1,121 @@
-"""Which library decodes and resizes images: Pillow (the default) or OpenCV (opt-in).
+"""Which library decodes and resizes images: Pillow (the default) or OpenCV.
 
-``GLUONDATA_IMAGE_BACKEND=opencv`` (with ``pip install 'gluondata[opencv]'``)
-makes colour JPEGs decode with ``cv2.imdecode`` and interpolated resizes use
-``cv2.resize`` — MXNet's own libraries. The variable is read at each call, so
-set it before the loader starts its workers and every process works the same
-way. Pixels then depend on a choice, never on what happens to be installed.
+The backend in force is, first match wins:
+
+1. the one of the object at work — a dataset, ``Compose``, iterator or image
+   function given ``backend=`` — which enters :func:`use_backend` around its work;
+2. the process-wide choice of :func:`set_backend`;
+3. ``GLUONDATA_IMAGE_BACKEND``, read once, as the initial process-wide choice;
+4. ``"pillow"``.
+
+Under ``"opencv"`` (``pip install 'gluondata[opencv]'``) colour JPEGs decode
+with ``cv2.imdecode`` and interpolated resizes use ``cv2.resize`` — MXNet's own
+libraries. A DataLoader's worker processes start with the main process's
+choice, whatever the start method. Pixels depend on a choice, never on what
+happens to be installed.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import os
+from collections.abc import Iterator
+from contextvars import ContextVar
 from types import ModuleType
 
-__all__ = ["BACKEND_VARIABLE", "opencv", "use_opencv"]
+__all__ = [
+    "BACKENDS",
+    "BACKEND_VARIABLE",
+    "available_backends",
+    "check_backend",
+    "get_backend",
+    "opencv",
+    "set_backend",
+    "use_backend",
+    "use_opencv",
+]
 
+BACKENDS = ("pillow", "opencv")
 BACKEND_VARIABLE = "GLUONDATA_IMAGE_BACKEND"
+_OPENCV_EXTRA = "pip install 'gluondata[opencv]'"
+
+_process_choice: str | None = None
+_scoped: ContextVar[str | None] = ContextVar("gluondata_image_backend", default=None)
+
+
+def available_backends() -> list[str]:
+    """The backends that can run here: ``"pillow"``, and ``"opencv"`` when ``cv2`` imports."""
+    return [name for name in BACKENDS if name == "pillow" or _opencv_installed()]
+
+
+def _opencv_installed() -> bool:
+    return importlib.util.find_spec("cv2") is not None
+
+
+def check_backend(name: str, source: str = "image backend") -> str:
+    """Return ``name`` if it is a backend that can run here, else raise saying what is installed.
+
+    Raises
+    ------
+    ValueError
+        ``name`` is not one of :data:`BACKENDS`.
+    ImportError
+        ``name`` is ``"opencv"`` and OpenCV is not installed.
+    """
+    installed = ", ".join(repr(b) for b in available_backends())
+    if name not in BACKENDS:
+        raise ValueError(
+            f"unknown {source} {name!r}: choose 'pillow' or 'opencv' (installed here: {installed})"
+        )
+    if name == "opencv" and not _opencv_installed():
+        raise ImportError(
+            f"{source} 'opencv' needs OpenCV, which is not installed (installed here: "
+            f"{installed}): {_OPENCV_EXTRA}"
+        )
+    return name
+
+
+def set_backend(name: str) -> None:
+    """Choose the image backend of this process (and of the loaders' workers it starts).
+
+    Parameters
+    ----------
+    name : {"pillow", "opencv"}
+        The library that decodes JPEGs and resizes images.
+    """
+    global _process_choice
+    _process_choice = check_backend(name)
+
+
+def get_backend() -> str:
+    """The backend in force here: the innermost :func:`use_backend`, else the process's."""
+    global _process_choice
+    scoped = _scoped.get()
+    if scoped is not None:
+        return scoped
+    if _process_choice is None:
+        initial = os.environ.get(BACKEND_VARIABLE, "pillow")
+        _process_choice = check_backend(initial, f"{BACKEND_VARIABLE} value")
+    return _process_choice
+
+
+@contextlib.contextmanager
+def use_backend(name: str | None) -> Iterator[None]:
+    """Use backend ``name`` in this thread within the block (``None``: leave it as it is)."""
+    if name is None:
+        yield
+        return
+    token = _scoped.set(check_backend(name))
+    try:
+        yield
+    finally:
+        _scoped.reset(token)
 
 
 def use_opencv() -> bool:
-    """Whether images are decoded and resized with OpenCV (``GLUONDATA_IMAGE_BACKEND=opencv``)."""
-    backend = os.environ.get(BACKEND_VARIABLE, "pillow")
-    if backend not in ("pillow", "opencv"):
-        raise ValueError(f"{BACKEND_VARIABLE} must be 'pillow' or 'opencv', got {backend!r}")
-    return backend == "opencv"
+    """Whether images are decoded and resized with OpenCV here and now."""
+    return get_backend() == "opencv"
 
 
 def opencv() -> ModuleType:
@@ -30,7 +123,5 @@ def opencv() -> ModuleType:
     try:
         import cv2
     except ImportError as err:
-        raise ImportError(
-            f"{BACKEND_VARIABLE}=opencv needs OpenCV: pip install 'gluondata[opencv]'"
-        ) from err
+        raise ImportError(f"the 'opencv' image backend needs OpenCV: {_OPENCV_EXTRA}") from err
     return cv2

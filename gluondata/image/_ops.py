@@ -12,6 +12,7 @@ import numpy as np
 
 from ..random import generator
 from . import _decode, _geometry
+from ._backend import use_backend
 from ._decode import Buffer, ImageDecodeError
 from ._geometry import Box, Size, scale_down
 from ._resize import crop_resize
@@ -32,7 +33,9 @@ __all__ = [
 ]
 
 
-def imdecode(buf: Buffer, flag: int = 1, to_rgb: bool = True) -> np.ndarray:
+def imdecode(
+    buf: Buffer, flag: int = 1, to_rgb: bool = True, backend: str | None = None
+) -> np.ndarray:
     """Decode an encoded image (JPEG, PNG, BMP, ...) to a numpy array.
 
     Parameters
@@ -43,6 +46,8 @@ def imdecode(buf: Buffer, flag: int = 1, to_rgb: bool = True) -> np.ndarray:
         1: colour, shape ``(H, W, 3)``; 0: grayscale, shape ``(H, W, 1)``.
     to_rgb : bool, default True
         Channel order RGB; False gives OpenCV's BGR.
+    backend : {"pillow", "opencv"}, optional
+        The decoder; default: the one in force (:func:`gluondata.image.get_backend`).
 
     Returns
     -------
@@ -58,11 +63,18 @@ def imdecode(buf: Buffer, flag: int = 1, to_rgb: bool = True) -> np.ndarray:
     ValueError
         For a ``str`` buffer or a bad ``flag``.
     """
-    return _decode.to_array(_decode.open_image(buf), _decode.check_flag(flag), to_rgb)
+    encoded = _decode.open_image(buf)
+    with use_backend(backend):
+        return _decode.to_array(encoded, _decode.check_flag(flag), to_rgb)
 
 
-def imread(filename: str | os.PathLike[str], flag: int = 1, to_rgb: bool = True) -> np.ndarray:
-    """Read and decode an image file; see :func:`imdecode`.
+def imread(
+    filename: str | os.PathLike[str],
+    flag: int = 1,
+    to_rgb: bool = True,
+    backend: str | None = None,
+) -> np.ndarray:
+    """Read and decode an image file; see :func:`imdecode` (``backend`` too).
 
     Raises
     ------
@@ -72,10 +84,13 @@ def imread(filename: str | os.PathLike[str], flag: int = 1, to_rgb: bool = True)
         When it is not a decodable image; the message names the file.
     """
     encoded = _decode.open_image(_decode.read_file(filename), os.fspath(filename))
-    return _decode.to_array(encoded, _decode.check_flag(flag), to_rgb)
+    with use_backend(backend):
+        return _decode.to_array(encoded, _decode.check_flag(flag), to_rgb)
 
 
-def imresize(src: np.ndarray, w: int, h: int, interp: int = 1) -> np.ndarray:
+def imresize(
+    src: np.ndarray, w: int, h: int, interp: int = 1, backend: str | None = None
+) -> np.ndarray:
     """Resize an HW or HWC array to exactly ``w`` x ``h`` (note the order: width first).
 
     Parameters
@@ -87,6 +102,8 @@ def imresize(src: np.ndarray, w: int, h: int, interp: int = 1) -> np.ndarray:
     interp : int, default 1
         0 nearest (exact OpenCV indices), 1 bilinear, 2 bicubic, 3 area,
         4 Lanczos, 9 auto (by direction), 10 random.
+    backend : {"pillow", "opencv"}, optional
+        The resampler; default: the one in force (:func:`gluondata.image.get_backend`).
 
     Returns
     -------
@@ -97,7 +114,8 @@ def imresize(src: np.ndarray, w: int, h: int, interp: int = 1) -> np.ndarray:
     method = _geometry.interp_method(interp, (height, width, h, w))
     if (w, h) == (width, height):
         return src.copy()
-    return crop_resize(src, _geometry.Plan((0, 0, width, height), (int(w), int(h)), method))
+    with use_backend(backend):
+        return crop_resize(src, _geometry.Plan((0, 0, width, height), (int(w), int(h)), method))
 
 
 def resize_short(src: np.ndarray, size: int, interp: int = 2) -> np.ndarray:

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..im2rec._lst import read_lst
 from ..image._augmenters import CreateAugmenter
+from ..image._backend import check_backend, use_backend
 from ..image._decode import ImageDecodeError
 from ..image._ops import imdecode
 from ..random import sample_context
@@ -73,6 +74,9 @@ class ImageIter(DataIter):
         Makes shuffling and the augmenters' random draws reproducible (keyed
         by epoch and image, :mod:`gluondata.random`). Without it, shuffling
         uses Python's ``random`` as MXNet does.
+    backend : {"pillow", "opencv"}, optional
+        The image library that decodes and resizes (gluondata's own); default
+        :func:`gluondata.image.get_backend`.
     **kwargs
         Passed to :func:`~gluondata.image.CreateAugmenter` when ``aug_list`` is None.
     """
@@ -96,9 +100,11 @@ class ImageIter(DataIter):
         dtype: str = "float32",
         last_batch_handle: str = "pad",
         seed: int | None = None,
+        backend: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(int(batch_size))
+        self._backend = None if backend is None else check_backend(backend)
         if not (path_imgrec or path_imglist or isinstance(imglist, list)):
             raise ValueError("ImageIter needs path_imgrec, path_imglist or an imglist list")
         if dtype not in _LABEL_DTYPES:
@@ -219,7 +225,7 @@ class ImageIter(DataIter):
                 if self._seed is None
                 else sample_context(self._seed, self._epochs - 1, self._current)
             )
-            with scope:
+            with scope, use_backend(self._backend):
                 data = self.imdecode(encoded)
                 self.check_valid_image(data)
                 batch_data[i] = self.postprocess_data(self.augmentation_transform(data))

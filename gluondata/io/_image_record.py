@@ -13,6 +13,7 @@ import numpy as np
 from .._loader.alloc import empty
 from .._loader.columns import SampleColumns
 from ..dataloader import DataLoader
+from ..image._backend import check_backend, use_backend
 from ..random import indexed, sample_context
 from ..recordio._format import RecordIOError
 from ..recordio._pack import unpack
@@ -43,6 +44,7 @@ class _RecordExamples:
         label_list: LabelList | None,
         dtype: np.dtype,
         seed_aug: int | None,
+        backend: str | None,
     ) -> None:
         self.source = source
         self.pipeline = pipeline
@@ -50,6 +52,7 @@ class _RecordExamples:
         self.label_list = label_list
         self.dtype = dtype
         self.seed_aug = seed_aug
+        self.backend = backend
         self.shape = (pipeline.channels, pipeline.height, pipeline.width)
 
     def __len__(self) -> int:
@@ -64,12 +67,13 @@ class _RecordExamples:
         data = empty((len(positions), *self.shape), self.dtype)
         labels = empty((len(positions), self.label_width), np.float32)
         records = iter(self.source.read(positions[positions >= 0]))
-        for i, position in enumerate(positions.tolist()):
-            if position < 0:
-                data[i] = 0
-                labels[i] = 0
-            else:
-                self._example(position, next(records), data[i], labels[i])
+        with use_backend(self.backend):
+            for i, position in enumerate(positions.tolist()):
+                if position < 0:
+                    data[i] = 0
+                    labels[i] = 0
+                else:
+                    self._example(position, next(records), data[i], labels[i])
         return SampleColumns([data, labels if self.label_width > 1 else labels[:, 0]], True)
 
     def _example(self, position: int, record: bytes, out: np.ndarray, label: np.ndarray) -> None:
@@ -185,6 +189,10 @@ class ImageRecordIter(BatchIter):
         Auxiliary: ``data_name``, ``label_name``, ``verbose`` (log to the
         ``gluondata.io`` logger).
 
+        gluondata's own: ``backend`` (``"pillow"`` or ``"opencv"``: the image
+        library that decodes and resamples; default
+        :func:`gluondata.image.get_backend`).
+
     Notes
     -----
     Batches hold numpy arrays: data ``(batch_size, C, H, W)`` (RGB channel
@@ -194,11 +202,12 @@ class ImageRecordIter(BatchIter):
 
     _defaults: ClassVar[dict[str, Any]] = {}
 
-    def __init__(self, *args: Any, **params: Any) -> None:
+    def __init__(self, *args: Any, backend: str | None = None, **params: Any) -> None:
         name = type(self).__name__
         if args:
             raise TypeError(f"{name} only accepts keyword arguments")
         p = parse_params(name, params, self._defaults)
+        backend = None if backend is None else check_backend(backend)
         self.params = p
         if len(p["data_shape"]) != 3 or p["data_shape"][0] not in (1, 3):
             raise ValueError(
@@ -214,7 +223,7 @@ class ImageRecordIter(BatchIter):
         self._workers = max(0, p["preprocess_threads"])
         mean = None
         if p["mean_img"]:
-            mean = self._mean_image(source, positions, label_list)
+            mean = self._mean_image(source, positions, label_list, backend)
         dtype = np.dtype(p["dtype"] or "float32")
         examples = _RecordExamples(
             source,
@@ -223,6 +232,7 @@ class ImageRecordIter(BatchIter):
             label_list,
             dtype,
             p["seed_aug"],
+            backend,
         )
         self._sampler = _PlanSampler()
         self._loader = self._make_loader(examples, self._sampler)
@@ -264,7 +274,11 @@ class ImageRecordIter(BatchIter):
         )
 
     def _mean_image(
-        self, source: RecordSource, positions: np.ndarray, label_list: LabelList | None
+        self,
+        source: RecordSource,
+        positions: np.ndarray,
+        label_list: LabelList | None,
+        backend: str | None,
     ) -> np.ndarray:
         """Load ``mean_img``, or compute it over this part's images and save it there."""
         p = self.params
@@ -284,7 +298,13 @@ class ImageRecordIter(BatchIter):
             raise ValueError(f"mean_img {path!r}: cannot compute a mean over no images")
         pipeline = RecordImagePipeline(p, None, normalize=False)
         examples = _RecordExamples(
-            source, pipeline, p["label_width"], label_list, np.dtype(np.float32), p["seed_aug"]
+            source,
+            pipeline,
+            p["label_width"],
+            label_list,
+            np.dtype(np.float32),
+            p["seed_aug"],
+            backend,
         )
         size = self.batch_size
         batches = [positions[i : i + size] for i in range(0, len(positions), size)]

@@ -16,6 +16,7 @@ import numpy as np
 
 from .._loader.fetch import add_note
 from ..dataset import Dataset
+from ..image._backend import check_backend, use_backend
 from ..image._decode import Buffer, Encoded, check_flag, open_image, to_array
 from ..random import indexed
 from .transforms._base import Transform, fuses_decode
@@ -39,11 +40,21 @@ class EncodedImageDataset(Dataset):
         1: RGB ``(H, W, 3)`` uint8; 0: grayscale ``(H, W, 1)``.
     transform : callable, optional
         ``transform(img, label)``; its result is the sample.
+    backend : {"pillow", "opencv"}, optional
+        The image library that decodes (and resizes, in the transforms this
+        dataset applies or fuses); default: the one in force
+        (:func:`gluondata.image.get_backend`).
     """
 
-    def __init__(self, flag: int, transform: Callable[[Any, Any], Any] | None) -> None:
+    def __init__(
+        self,
+        flag: int,
+        transform: Callable[[Any, Any], Any] | None,
+        backend: str | None = None,
+    ) -> None:
         self._flag = check_flag(flag)
         self._transform = transform
+        self._backend = None if backend is None else check_backend(backend)
 
     def encoded(self, idx: int) -> EncodedSample:
         """Return sample ``idx``'s encoded image, its file name (or None) and its label."""
@@ -67,9 +78,10 @@ class EncodedImageDataset(Dataset):
 
     def _sample(self, idx: int, item: EncodedSample) -> Any:
         data, name, label = item
-        img = self.decode(idx, data, name)
-        if self._transform is not None:
-            return self._transform(img, label)
+        with use_backend(self._backend):
+            img = self.decode(idx, data, name)
+            if self._transform is not None:
+                return self._transform(img, label)
         return img, label
 
     def transform_first(self, fn: Callable[[Any], Any], lazy: bool = True) -> Dataset:
@@ -104,7 +116,8 @@ class _DecodeFused(Dataset):
 
     def _sample(self, idx: int, item: EncodedSample) -> tuple[Any, Any]:
         data, name, label = item
-        return self._source.decode(idx, data, name, self._fn.decode_apply), label
+        with use_backend(self._source._backend):
+            return self._source.decode(idx, data, name, self._fn.decode_apply), label
 
     def __repr__(self) -> str:
         return f"{self._source!r}.transform_first({self._fn!r})"

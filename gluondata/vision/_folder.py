@@ -38,6 +38,9 @@ class ImageFolderDataset(EncodedImageDataset):
         ``transform(image, label)``; its result is the sample. Prefer
         ``dataset.transform_first(t)`` with the built-in transforms: a leading
         crop/resize then decodes JPEGs at a reduced scale.
+    backend : {"pillow", "opencv"}, optional
+        The image library that decodes (and resizes, in the transforms the
+        dataset applies or fuses); default: :func:`gluondata.image.get_backend`.
 
     Attributes
     ----------
@@ -58,8 +61,9 @@ class ImageFolderDataset(EncodedImageDataset):
         root: str | os.PathLike[str],
         flag: int = 1,
         transform: Callable[[Any, Any], Any] | None = None,
+        backend: str | None = None,
     ) -> None:
-        super().__init__(flag, transform)
+        super().__init__(flag, transform, backend)
         self._root = os.path.expanduser(os.fspath(root))
         self.synsets: list[str] = []
         paths: list[str] = []
@@ -125,6 +129,9 @@ class ImageListDataset(EncodedImageDataset):
         Colour or grayscale.
     transform : callable, optional
         ``transform(image, label)``.
+    backend : {"pillow", "opencv"}, optional
+        The image library that decodes (and resizes, in the transforms the
+        dataset applies or fuses); default: :func:`gluondata.image.get_backend`.
 
     Raises
     ------
@@ -138,8 +145,9 @@ class ImageListDataset(EncodedImageDataset):
         imglist: str | os.PathLike[str] | Sequence[Sequence[Any]] | None = None,
         flag: int = 1,
         transform: Callable[[Any, Any], Any] | None = None,
+        backend: str | None = None,
     ) -> None:
-        super().__init__(flag, transform)
+        super().__init__(flag, transform, backend)
         self._root = os.path.expanduser(os.fspath(root))
         if isinstance(imglist, (str, os.PathLike)):
             lst = read_lst(os.path.join(self._root, os.fspath(imglist)))

@@ -46,6 +46,9 @@ class ImageRecordDataset(EncodedImageDataset, RecordFileDataset):
         same: decoding gives RGB here as in Gluon); 0: grayscale ``(H, W, 1)``.
     transform : callable, optional
         Called as ``transform(image, label)``; its result is the sample.
+    backend : {"pillow", "opencv"}, optional
+        The image library that decodes (and resizes, in the transforms the
+        dataset applies or fuses); default: :func:`gluondata.image.get_backend`.
 
     Raises
     ------
@@ -66,8 +69,9 @@ class ImageRecordDataset(EncodedImageDataset, RecordFileDataset):
         filename: str | os.PathLike,
         flag: int = 1,
         transform: Callable[[Any, Any], Any] | None = None,
+        backend: str | None = None,
     ) -> None:
-        EncodedImageDataset.__init__(self, flag, transform)
+        EncodedImageDataset.__init__(self, flag, transform, backend)
         RecordFileDataset.__init__(self, filename)
 
     def encoded(self, idx: int) -> EncodedSample:

@@ -15,6 +15,7 @@ from typing import Any
 
 from multiprocess import reduction
 
+from ...image import set_backend
 from ...random import seed_globals
 from ..alloc import Arena, arena
 from ..bad_samples import BadSample
@@ -55,6 +56,7 @@ def worker_main(
     _keep_heap_warm()
     set_worker_info(WorkerInfo(worker_id, num_workers, job.seed, job.dataset))
     seed_globals(job.seed, worker_id)
+    set_backend(job.image_backend)
     init_error = None
     if worker_init_fn is not None:
         try:

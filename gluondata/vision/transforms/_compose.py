@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ...image._backend import check_backend, use_backend
 from ...image._decode import Encoded, to_array
 from ...random import generator
 from ._base import Transform, fuses_decode
@@ -29,27 +30,37 @@ class Compose(Transform):
     ----------
     transforms : sequence of callables
         Each maps an image to an image (the list is not modified).
+    backend : {"pillow", "opencv"}, optional
+        The image library that decodes and resizes within these transforms;
+        default: the one in force (:func:`gluondata.image.get_backend`).
     """
 
-    def __init__(self, transforms: Sequence[Callable[[np.ndarray], np.ndarray]]) -> None:
+    def __init__(
+        self,
+        transforms: Sequence[Callable[[np.ndarray], np.ndarray]],
+        backend: str | None = None,
+    ) -> None:
         self.transforms = _fuse(list(transforms))
+        self.backend = None if backend is None else check_backend(backend)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        for t in self.transforms:
-            x = t(x)
+        with use_backend(self.backend):
+            for t in self.transforms:
+                x = t(x)
         return x
 
     def decode_apply(self, enc: Encoded, flag: int, to_rgb: bool) -> np.ndarray:
         """Let the first transform decode (fused when it is geometric), then apply the rest."""
-        if not self.transforms:
-            return to_array(enc, flag, to_rgb)
-        first = self.transforms[0]
-        if fuses_decode(first):
-            x = first.decode_apply(enc, flag, to_rgb)
-        else:
-            x = first(to_array(enc, flag, to_rgb))
-        for t in self.transforms[1:]:
-            x = t(x)
+        with use_backend(self.backend):
+            if not self.transforms:
+                return to_array(enc, flag, to_rgb)
+            first = self.transforms[0]
+            if fuses_decode(first):
+                x = first.decode_apply(enc, flag, to_rgb)
+            else:
+                x = first(to_array(enc, flag, to_rgb))
+            for t in self.transforms[1:]:
+                x = t(x)
         return x
 
     def __repr__(self) -> str:
