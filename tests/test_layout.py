@@ -191,3 +191,39 @@ def test_the_circle_finder_finds_a_circle(tmp_path):
     (tmp_path / "pkg" / "b.py").write_text("def f():\n    from . import a\n")
     graph = _graph(tmp_path, sorted(tmp_path.rglob("*.py")))
     assert _cycles(_without_package_edges(graph)) == [["pkg.a", "pkg.b"]]
+
+
+# What each part of the package may import (docs/design.md, "The map"); parts not listed
+# (the top-level façade, cli.py, _demo.py, __main__.py) may import anything.
+MAY_IMPORT = {
+    "random": set(),
+    "strings": set(),
+    "image": {"random"},
+    "recordio": {"image"},
+    "sampler": {"random"},
+    "_loader": {"image", "random"},
+    "batchify": {"_loader"},
+    "dataset": {"_loader", "random", "recordio", "sampler"},
+    "dataloader": {"_loader", "batchify", "image", "random", "sampler"},
+    "im2rec": {"image", "recordio", "strings"},
+    "vision": {"_loader", "dataset", "im2rec", "image", "random", "recordio", "strings"},
+    "io": {"_loader", "dataloader", "im2rec", "image", "random", "recordio", "sampler"},
+}
+
+
+def _part(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def test_each_part_imports_only_what_the_map_allows():
+    graph = _graph(ROOT, sorted((ROOT / "gluondata").rglob("*.py")))
+    outside = {
+        f"{module} imports {target}"
+        for module, targets in graph.items()
+        for target in targets
+        if _part(module) in MAY_IMPORT
+        and _part(target) not in ("", _part(module))
+        and _part(target) not in MAY_IMPORT[_part(module)]
+    }
+    assert outside == set()
