@@ -61,7 +61,7 @@ def _indexed(rec: str) -> int:
 
 
 def _pure_python(rec: str) -> int:
-    from record_reader import RecordReader
+    from workloads.record_reader import RecordReader
 
     reader = RecordReader(rec)
     for i in range(len(reader)):

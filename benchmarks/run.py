@@ -3,8 +3,8 @@
 Usage: ``python benchmarks/run.py [--workloads w1 w2 w3 w4 w5] [--epochs N] [--rounds 1]
 [--skip-peers]`` (default: every workload, each with its own number of timed epochs).
 Peers run with the virtualenvs made by ``benchmarks/setup_peers.sh``; a missing one is noted in
-the table. A workload is one module (like ``w1.py``) defining a ``harness.Workload``, plus one
-``run_<key>`` function in each runner.
+the table. A workload is one module (like ``workloads/w1.py``) defining a ``harness.Workload``,
+plus one ``run_<key>`` function in each runner (``peers/``).
 """
 
 from __future__ import annotations
@@ -21,12 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import report
-import w1
-import w2
-import w3
-import w4
-import w5
 from harness import Config, Result, Workload
+from workloads import w1, w2, w3, w4, w5
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -47,8 +43,12 @@ class Contender:
 
 
 CONTENDERS: dict[str, Contender] = {
-    "numpy": Contender("no loader, 1 core", Path(sys.executable), HERE / "numpy_runner.py"),
-    "gluondata": Contender("gluondata", Path(sys.executable), HERE / "gluondata_runner.py"),
+    "numpy": Contender(
+        "no loader, 1 core", Path(sys.executable), HERE / "peers" / "numpy_runner.py"
+    ),
+    "gluondata": Contender(
+        "gluondata", Path(sys.executable), HERE / "peers" / "gluondata_runner.py"
+    ),
     "torch": Contender(
         "PyTorch",
         HERE / ".venv-torch" / "bin" / "python",

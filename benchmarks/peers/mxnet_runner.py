@@ -16,11 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import harness
 import mxnet as mx
-import w1
-import w2
-import w3
-import w4
-import w5
+from workloads import w1, w2, w3, w4, w5
 
 
 class UserTable(w1.TableSamples, mx.gluon.data.Dataset):

@@ -16,12 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import harness
 import torch
-import w1
-import w2
-import w3
-import w4
-import w5
 from torch.utils.data import DataLoader, Dataset
+from workloads import w1, w2, w3, w4, w5
 
 
 class UserTable(w1.TableSamples, Dataset):

@@ -18,10 +18,11 @@ from typing import Any
 
 import numpy as np
 import rawread
-import w3
 from harness import Config, Target, Workload
 from PIL import Image
-from record_reader import RecordReader, unpack
+
+from . import w3
+from .record_reader import RecordReader, unpack
 
 REC = "images.rec"
 IDX = "images.idx"

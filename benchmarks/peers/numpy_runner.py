@@ -7,16 +7,16 @@ one JSON line.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import harness
 import numpy as np
-import w1
-import w2
-import w3
-import w4
-import w5
+from workloads import w1, w2, w3, w4, w5
 
 
 class NumpyLoop:
