@@ -352,7 +352,7 @@ class RecordFileDataset(Dataset):
         self.filename = os.fspath(filename)
         self.idx_file = os.path.splitext(self.filename)[0] + ".idx"
         self._record = MXIndexedRecordIO(self.idx_file, self.filename, "r")
-        self._keys = self._record.keys
+        self._keys = self._record.key_array()
 
     def __len__(self) -> int:
         return len(self._keys)

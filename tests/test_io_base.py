@@ -37,7 +37,7 @@ def test_databatch_str_and_checks():
     assert str(io.DataBatch([np.zeros((2, 3))])) == (
         "DataBatch: data shapes: [(2, 3)] label shapes: None"
     )
-    assert batch.pad == 0 and batch.index is None and batch.bucket_key is None
+    assert batch.pad is None and batch.index is None and batch.bucket_key is None
     with pytest.raises(TypeError, match="list of arrays"):
         io.DataBatch(np.zeros(3))
     with pytest.raises(TypeError, match="list of arrays"):

@@ -242,7 +242,7 @@ def test_a_writers_keys_and_idx_are_views_not_rebuilt(tmp_path):
     keys = writer.keys
     assert keys.tolist() == [0, 1, 2, 3, 4] and np.shares_memory(keys, writer.keys)
     assert dict(idx) == {k: 12 * k for k in range(5)}  # a live view, not a copy
-    with pytest.raises(ValueError, match="read-only"):
+    with pytest.raises(TypeError, match="read-only"):
         keys[0] = 7
     with pytest.raises(TypeError):
         idx[9] = 0

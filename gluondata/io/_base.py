@@ -72,9 +72,9 @@ class DataBatch:
         The data arrays, each with ``batch_size`` examples along its batch axis.
     label : list of numpy.ndarray, optional
         The label arrays.
-    pad : int, default 0
+    pad : int, optional
         How many examples at the end of the batch are padding (to be ignored
-        in prediction). In the first batch of an epoch under
+        in prediction); None (MXNet's default) when not given. In the first batch of an epoch under
         ``last_batch_handle='roll_over'`` it counts rolled-over examples
         instead (see each iterator).
     index : numpy.ndarray, optional
@@ -89,7 +89,7 @@ class DataBatch:
         self,
         data: Sequence[Any] | None,
         label: Sequence[Any] | None = None,
-        pad: int | None = 0,
+        pad: int | None = None,
         index: Any = None,
         bucket_key: Any = None,
         provide_data: list[DataDesc] | None = None,
@@ -208,10 +208,14 @@ class BatchIter(DataIter):
     """A DataIter whose subclass makes whole batches (``_next_batch``).
 
     ``next()`` and the ``iter_next()`` + ``get*()`` protocol both work: the
-    latter reads the batch that ``iter_next()`` made.
+    latter reads the batch that ``iter_next()`` made. An iterator that is a C++
+    ``MXDataIter`` in MXNet (``CSVIter``, ``ImageRecordIter``) sets
+    ``_single_arrays``: its ``getdata()``/``getlabel()`` return the one array,
+    not a list, as MXNet's do.
     """
 
     _current: DataBatch | None = None
+    _single_arrays = False
 
     def _next_batch(self) -> DataBatch | None:
         """Return the next batch of the epoch, or None at its end."""
@@ -239,13 +243,16 @@ class BatchIter(DataIter):
             raise RuntimeError("no current batch: call iter_next() first")
         return self._current
 
-    def getdata(self) -> list[Any]:
-        """Return the data arrays of the current batch."""
-        return self._batch().data
+    def getdata(self) -> Any:
+        """Return the data arrays of the current batch (the one array, for MXNet's C++ ones)."""
+        return self._single(self._batch().data)
 
-    def getlabel(self) -> list[Any]:
-        """Return the label arrays of the current batch."""
-        return self._batch().label
+    def getlabel(self) -> Any:
+        """Return the label arrays of the current batch (the one array, for C++ ones)."""
+        return self._single(self._batch().label)
+
+    def _single(self, arrays: Any) -> Any:
+        return arrays[0] if self._single_arrays and arrays else arrays
 
     def getpad(self) -> int:
         """Return the number of padding examples in the current batch."""

@@ -227,6 +227,8 @@ class CSVIter(BatchIter):
     of ``round_batch=False``).
     """
 
+    _single_arrays = True  # a C++ MXDataIter in MXNet: getdata() is the one array
+
     def __init__(
         self,
         data_csv: str,

@@ -201,6 +201,7 @@ class ImageRecordIter(BatchIter):
     """
 
     _defaults: ClassVar[dict[str, Any]] = {}
+    _single_arrays = True  # a C++ MXDataIter in MXNet: getdata() is the one array
 
     def __init__(self, *args: Any, backend: str | None = None, **params: Any) -> None:
         name = type(self).__name__

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 from collections.abc import Mapping, Sequence
@@ -13,6 +14,7 @@ import numpy as np
 
 from ._format import Bound, RecordIOError, Window, decode_record, starts_record
 from ._index import IndexView, KeyLog, RecordIndex, format_line
+from ._keys import KeyList
 from ._source import Source, forget_after_fork, local_path, open_source, read_whole
 from ._writer import RecordWriter
 
@@ -58,6 +60,11 @@ class MXRecordIO:
 
     def open(self) -> None:
         """Open the file (``reset()`` and the constructor call this)."""
+        path = local_path(self.uri)
+        if path is not None and os.path.isdir(path):
+            raise IsADirectoryError(
+                errno.EISDIR, f"{self.uri} is a directory, not a RecordIO (.rec) file", path
+            )
         if self.writable:
             path = local_path(self.uri)
             if path is None:
@@ -274,8 +281,16 @@ class MXIndexedRecordIO(MXRecordIO):
         return index
 
     @property
-    def keys(self) -> np.ndarray:
-        """The keys, one per .idx line, in file order (a writer's: a read-only view, O(1))."""
+    def keys(self) -> KeyList:
+        """The keys, one per .idx line, in file order: plain Python objects of ``key_type``.
+
+        A read-only sequence (a writer's grows as it writes), made in O(1);
+        ``np.asarray(keys)`` is the numpy array behind it.
+        """
+        return KeyList(self.key_array())
+
+    def key_array(self) -> np.ndarray:
+        """The keys as a read-only numpy array (gluondata's; O(1), no Python objects)."""
         if self._index is not None and not self.writable:
             return self._index.keys
         return self._written.keys

@@ -58,6 +58,22 @@ class RecordIndex:
             last = np.ones(len(ranked), dtype=bool)
             last[:-1] = ranked[1:] != ranked[:-1]
             self._sorted_keys, self._sorted_rows = ranked[last], order[last]
+            if not last.all():
+                self._warn_repeated(order, ranked, last)
+
+    def _warn_repeated(self, order: np.ndarray, ranked: np.ndarray, last: np.ndarray) -> None:
+        """Warn of keys on several lines, naming the first such key and its first and last line."""
+        first = int(np.flatnonzero(~last)[0])  # the first line of the first repeated key...
+        end = first + int(np.flatnonzero(last[first:])[0])  # ...and its last line
+        repeated = int(np.count_nonzero(~last[:-1] & last[1:]))
+        key = ranked[first]
+        key = key.item() if isinstance(key, np.generic) else key
+        more = f"; {repeated} keys appear on more than one line" if repeated > 1 else ""
+        warnings.warn(
+            f"{self.name}: key {key!r} appears on line {int(order[first]) + 1} and again on line "
+            f"{int(order[end]) + 1}; reading by key gives the last one, as MXNet does{more}",
+            stacklevel=4,
+        )
 
     @classmethod
     def parse(cls, data: bytes, name: str, key_type: Callable[[str], Any] = int) -> RecordIndex:
@@ -110,6 +126,12 @@ class RecordIndex:
                 + "; rebuild it with gluondata.recordio.build_index"
             )
         self.size = size
+        if not len(offsets) and size:
+            warnings.warn(
+                f"{self.name} is empty but {rec_name} holds {size} bytes: no record can be read "
+                "by key; rebuild the index with gluondata.recordio.build_index",
+                stacklevel=4,
+            )
         if len(offsets) and not np.all(offsets[1:] > offsets[:-1]):
             starts = np.unique(offsets)
             self._ends = np.append(starts, size)[np.searchsorted(starts, offsets, side="right")]
