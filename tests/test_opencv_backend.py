@@ -240,7 +240,7 @@ def test_an_inner_choice_wins_and_threads_keep_their_own(opencv):
     assert seen == {"thread": "opencv"}  # a scope is per thread; the process choice is shared
 
 
-@pytest.mark.parametrize("start_method", ["spawn"])
+@pytest.mark.parametrize("start_method", ["spawn", "forkserver"])
 def test_workers_start_with_the_process_choice_made_in_code(opencv, tmp_path, start_method):
     for i in range(4):
         (tmp_path / "c").mkdir(exist_ok=True)

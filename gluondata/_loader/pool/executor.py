@@ -36,6 +36,19 @@ from .worker import worker_main
 __all__ = ["ProcessExecutor", "WorkerDiedError"]
 
 _JOIN_SECONDS = 1.0
+
+
+def _forget_parents_children() -> None:
+    """In a child made by ``os.fork()``: the parent's processes are not this one's children.
+
+    Without this, ``multiprocess`` would SIGTERM and join the parent's daemonic
+    workers when the child exits (its atexit hook walks the inherited list).
+    """
+    multiprocess.process._children.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_parents_children)
 _DEFAULT_BUDGET_FRACTION = 4
 _MAX_DEFAULT_BUDGET = 4 << 30
 
@@ -125,6 +138,7 @@ class ProcessExecutor:
         self._task_ids = itertools.count()
         self._lock = threading.RLock()
         self._closed = False
+        self._owner_pid = os.getpid()
 
     # -- workers -----------------------------------------------------------------
 
@@ -359,11 +373,19 @@ class ProcessExecutor:
             self._lose_worker(task.worker, "timed out", count_restart=False)
 
     def close(self) -> None:
-        """Stop the workers (at once if they do not stop by themselves within a second)."""
+        """Stop the workers (at once if they do not stop by themselves within a second).
+
+        In a process forked from the one that made the pool (a ``subprocess`` or
+        ``multiprocessing`` child, a checkpoint writer), this only forgets the
+        pool: the workers are the parent's, and the parent keeps using them.
+        """
         with self._lock:
             if self._closed:
                 return
             self._closed = True
+            if os.getpid() != self._owner_pid:
+                self._workers, self._tasks = {}, {}
+                return
             workers, self._workers = list(self._workers.values()), {}
             for worker in workers:
                 with contextlib.suppress(Exception):

@@ -191,11 +191,28 @@ def _keep_heap_warm() -> None:
 
 
 def _exit_with_parent(parent_pid: int) -> None:
-    """Exit this worker soon after the main process is gone (even ``kill -9``)."""
+    """Exit this worker soon after the main process is gone (even ``kill -9``).
+
+    The worker's parent is the main process under fork and spawn, and the fork
+    server under forkserver (which exits when the main process does): either
+    way the worker is re-parented when it goes, and a main process that is gone
+    before the watch starts is caught by its pid.
+    """
+    started_under = os.getppid()
 
     def watch() -> None:
-        while os.getppid() == parent_pid:
+        while os.getppid() == started_under and _alive(parent_pid):
             time.sleep(_PARENT_CHECK_SECONDS)
         os._exit(0)
 
     threading.Thread(target=watch, name="gluondata-parent-watch", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, but not ours to signal
+        return True
+    return True

@@ -1,0 +1,121 @@
+"""The process pool under forkserver, and a loader alive in a process that forks."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import psutil
+import pytest
+
+from gluondata import DataLoader, Dataset
+
+
+class Squares(Dataset):
+    def __len__(self):
+        return 23
+
+    def __getitem__(self, i):
+        return np.full(3, i * i, dtype=np.int64)
+
+
+def epoch(loader):
+    return [batch.tolist() for batch in loader]
+
+
+def test_forkserver_gives_the_batches_of_the_calling_thread():
+    inline = epoch(DataLoader(Squares(), batch_size=4, shuffle=True, seed=3))
+    with DataLoader(
+        Squares(), batch_size=4, shuffle=True, seed=3, num_workers=2, start_method="forkserver"
+    ) as loader:
+        assert epoch(loader) == inline
+        assert epoch(loader) != inline  # the next epoch: another order, same workers
+        assert sorted(i for batch in epoch(loader) for i, _, _ in batch) == [
+            i * i for i in range(23)
+        ]
+
+
+FORKSERVER_MAIN = """
+    import sys, time
+    import numpy as np
+    from gluondata import DataLoader, Dataset
+
+    class Slow(Dataset):
+        def __len__(self):
+            return 10**6
+        def __getitem__(self, i):
+            time.sleep(0.001)
+            return np.zeros(4, np.float32)
+
+    if __name__ == "__main__":
+        loader = DataLoader(Slow(), batch_size=8, num_workers=2, start_method="forkserver")
+        it = iter(loader)
+        next(it)
+        print("running", flush=True)
+        for _ in it:
+            pass
+"""
+
+
+def test_forkserver_workers_exit_soon_after_kill_9_of_the_main_process(tmp_path):
+    script = tmp_path / "main.py"
+    script.write_text(textwrap.dedent(FORKSERVER_MAIN))
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "running"
+    family = psutil.Process(proc.pid).children(recursive=True)
+    assert len(family) >= 3  # the fork server and two workers
+    proc.kill()
+    proc.wait(timeout=10)
+    _gone, alive = psutil.wait_procs(family, timeout=5)
+    assert alive == []
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_leaves_the_parents_workers_alone():
+    with DataLoader(Squares(), batch_size=4, num_workers=2, seed=1) as loader:
+        expected = epoch(DataLoader(Squares(), batch_size=4, seed=1))
+        it = iter(loader)
+        first = next(it).tolist()
+        workers = psutil.Process().children()
+        for _ in range(2):
+            pid = os.fork()
+            if pid == 0:  # the child: its own loader works, then it exits normally
+                code = 0
+                try:
+                    with DataLoader(Squares(), batch_size=4, num_workers=1, seed=1) as own:
+                        code = 0 if epoch(own) == expected else 1
+                finally:
+                    os._exit(code)
+            _, status = os.waitpid(pid, 0)
+            assert os.waitstatus_to_exitcode(status) == 0
+        assert all(w.is_running() for w in workers)
+        assert [first, *(b.tolist() for b in it)] == expected
+
+
+def test_a_forked_child_exiting_through_atexit_leaves_the_parents_workers_alone():
+    code = textwrap.dedent("""
+        import os, sys
+        import numpy as np
+        from gluondata import DataLoader, Dataset
+
+        class Squares(Dataset):
+            def __len__(self):
+                return 23
+            def __getitem__(self, i):
+                return np.full(3, i * i, dtype=np.int64)
+
+        loader = DataLoader(Squares(), batch_size=4, num_workers=2)
+        it = iter(loader)
+        first = next(it)
+        for _ in range(2):
+            pid = os.fork()
+            if pid == 0:
+                sys.exit(0)  # runs atexit, and the loader's finalizer, in the child
+            os.waitpid(pid, 0)
+        rest = [b for b in it]
+        print(1 + len(rest))
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "6" and "AssertionError" not in done.stderr
