@@ -119,3 +119,40 @@ def test_a_forked_child_exiting_through_atexit_leaves_the_parents_workers_alone(
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "6" and "AssertionError" not in done.stderr
+
+
+class WithALock(Dataset):
+    """Index 1 and index 9 hold a lock, which cannot be pickled."""
+
+    def __len__(self):
+        return 12
+
+    def __getitem__(self, i):
+        import threading
+
+        return (threading.Lock() if i in (1, 9) else np.zeros(2), i)
+
+
+def test_a_result_that_cannot_be_pickled_fails_its_batch_at_once_and_the_worker_lives():
+    import time
+
+    with DataLoader(
+        WithALock(), batch_size=2, num_workers=1, batchify_fn=list, timeout=30
+    ) as loader:
+        it = iter(loader)
+        start = time.monotonic()
+        seen, errors = [], []
+        while True:
+            try:
+                seen.append([i for _, i in next(it)])
+            except StopIteration:
+                break
+            except TypeError as err:
+                errors.append(" ".join([str(err), *getattr(err, "__notes__", [])]))
+        assert time.monotonic() - start < 10  # no timeout stall
+        pids = [w.pid for w in psutil.Process().children()]
+        assert seen == [[2, 3], [4, 5], [6, 7], [10, 11]]
+        assert len(errors) == 2 and all("pickle" in e for e in errors)
+        assert "indices [0, 1]" in errors[0] and "indices [8, 9]" in errors[1]
+        assert "cannot cross to the main process" in errors[1]
+        assert [w.pid for w in psutil.Process().children()] == pids  # no restart

@@ -19,7 +19,7 @@ from ...image import set_backend
 from ...random import seed_globals
 from ..alloc import Arena, arena
 from ..bad_samples import BadSample
-from ..fetch import BatchJob, BatchTask, portable_error, run_batch
+from ..fetch import BatchJob, BatchTask, add_note, portable_error, run_batch
 from ..worker_info import WorkerInfo, set_worker_info
 from .codec import encode, measure
 
@@ -124,9 +124,13 @@ class _Server:
             try:
                 with arena(task_arena):
                     batch = run_batch(self.job, task, bad)
-                payload, nbytes = encode(batch, task_arena)
             except Exception as exc:
                 outcomes.append((None, portable_error(exc), tuple(bad)))
+                continue
+            try:
+                payload, nbytes = encode(batch, task_arena)
+            except Exception as exc:
+                outcomes.append((None, _unsendable(exc, task), tuple(bad)))
                 continue
             outcomes.append((payload, None, tuple(bad)))
             array_bytes += nbytes
@@ -139,26 +143,33 @@ class _Server:
         small ones (or all, if it has none to give) travel pickled.
         """
         batches: list[Any] = []
+        needed = 0
         for task in tasks:
             bad: list[BadSample] = []
             try:
-                batches.append((run_batch(self.job, task, bad), None, tuple(bad)))
+                batch = run_batch(self.job, task, bad)
             except Exception as exc:
                 batches.append((None, portable_error(exc), tuple(bad)))
-        needed = sum(measure(batch) for batch, error, _ in batches if error is None)
+                continue
+            try:
+                needed += measure(batch)
+            except Exception as exc:
+                batches.append((None, _unsendable(exc, task), tuple(bad)))
+                continue
+            batches.append((batch, None, tuple(bad)))
         task_arena = None
         if needed >= _ASK_FOR_SLOT_BYTES:
             slot = self._ask_for_slot(task_id, needed)
             task_arena = None if slot is None else Arena(slot)
         outcomes = []
-        for batch, error, bad in batches:
+        for task, (batch, error, bad) in zip(tasks, batches, strict=True):
             if error is not None:
                 outcomes.append((None, error, bad))
                 continue
             try:
                 outcomes.append((encode(batch, task_arena)[0], None, bad))
             except Exception as exc:
-                outcomes.append((None, portable_error(exc), bad))
+                outcomes.append((None, _unsendable(exc, task), bad))
         return outcomes, needed
 
     def _ask_for_slot(self, task_id: int, nbytes: int) -> mmap.mmap | None:
@@ -216,3 +227,14 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # alive, but not ours to signal
         return True
     return True
+
+
+def _unsendable(exc: Exception, task: BatchTask) -> Exception:
+    """The error of a batch that cannot be pickled to the main process, naming it and why."""
+    add_note(
+        exc,
+        f"gluondata: {task.describe()} was computed but cannot cross to the main process: "
+        "every value in a sample must be picklable (not a generator, lock or open file); "
+        "the worker goes on with the next batch",
+    )
+    return portable_error(exc)
