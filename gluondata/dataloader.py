@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -291,6 +292,7 @@ class _LoaderIterator:
     ) -> None:
         self._loader = loader  # its workers live as long as this iterator
         self._budget = budget
+        self._next_lock = threading.Lock()  # one iterator may be shared by threads
         self._executor = executor
         self._in_order = in_order
         self._batches = enumerate(batches)
@@ -342,6 +344,10 @@ class _LoaderIterator:
             self._group_size = max(1, min(_MAX_GROUP, wanted))
 
     def __next__(self) -> Any:
+        with self._next_lock:
+            return self._next_batch()
+
+    def _next_batch(self) -> Any:
         if not self._ready:
             self._submit_more()
             if not self._pending:

@@ -156,3 +156,25 @@ def test_a_result_that_cannot_be_pickled_fails_its_batch_at_once_and_the_worker_
         assert "indices [0, 1]" in errors[0] and "indices [8, 9]" in errors[1]
         assert "cannot cross to the main process" in errors[1]
         assert [w.pid for w in psutil.Process().children()] == pids  # no restart
+
+
+@pytest.mark.parametrize("workers", [{"num_workers": 0}, {"num_workers": 2}])
+def test_one_iterator_shared_by_threads_gives_each_batch_to_exactly_one(workers):
+    from concurrent.futures import ThreadPoolExecutor
+
+    class Many(Dataset):
+        def __len__(self):
+            return 400
+
+        def __getitem__(self, i):
+            return i
+
+    with DataLoader(Many(), batch_size=4, **workers) as loader:
+        it = iter(loader)
+
+        def drain(_):
+            return [int(i) for batch in it for i in batch]
+
+        with ThreadPoolExecutor(4) as pool:
+            got = [i for part in pool.map(drain, range(4)) for i in part]
+    assert sorted(got) == list(range(400))
