@@ -67,8 +67,9 @@ class DataLoader:
         loop (default: a quarter of the available memory, at most 4 GiB).
         Past it, batches travel pickled: slower, never a deadlock.
     max_worker_restarts : int, default 3
-        How many dead worker processes are replaced (their batches re-run)
-        before the batches of the next one to die fail with ``WorkerDiedError``.
+        How many dead worker processes are replaced per epoch (their batches
+        re-run) before the batches of the next one to die fail with
+        ``WorkerDiedError``; the next epoch starts with fresh workers.
     in_order : bool, default True
         Yield batches in sampler order; with False, a batch is yielded as
         soon as it is ready (the same batches, in the order they finish).

@@ -108,8 +108,9 @@ class ProcessExecutor:
         Most bytes of shared memory for batches; default a quarter of the
         available memory, at most 4 GiB.
     max_worker_restarts : int, default 3
-        Workers that die are restarted this many times in all; after that,
-        the batches a dead worker held fail with :class:`WorkerDiedError`.
+        Workers that die are restarted this many times per epoch; after that,
+        the batches a dead worker held fail with :class:`WorkerDiedError`, and
+        the next epoch starts with fresh workers and a fresh budget.
     """
 
     runs_in_caller = False
@@ -131,7 +132,8 @@ class ProcessExecutor:
         self._context = multiprocess.get_context(start_method)
         self._ring = SlotRing(_budget(shm_budget))
         self._max_restarts = max_worker_restarts
-        self._restarts = 0
+        self._restarts = 0  # in the current epoch: the budget is per epoch
+        self._epoch: int | None = None
         self._workers: dict[int, _Worker] = {}
         self._tasks: dict[int, _Task] = {}
         self._held: collections.deque[int] = collections.deque()
@@ -160,6 +162,16 @@ class ProcessExecutor:
         process.start()
         theirs.close()
         self._workers[worker_id] = _Worker(process, ours)
+
+    def _new_epoch(self, epoch: int) -> None:
+        """A new epoch gets a fresh restart budget, and workers lost past the last one's."""
+        first = self._epoch is None
+        self._epoch = epoch
+        self._restarts = 0
+        if not first and not self._closed:
+            for worker_id in range(self._num_workers):
+                if worker_id not in self._workers:
+                    self._start_worker(worker_id)
 
     def _ensure_workers(self) -> None:
         if self._closed:
@@ -193,6 +205,8 @@ class ProcessExecutor:
 
     def submit(self, tasks: Sequence[BatchTask]) -> _PendingTasks:
         with self._lock:
+            if tasks and tasks[0].epoch != self._epoch:
+                self._new_epoch(tasks[0].epoch)
             self._ensure_workers()
             task_id = next(self._task_ids)
             self._tasks[task_id] = _Task(tasks, None)
