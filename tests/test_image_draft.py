@@ -25,6 +25,26 @@ def photo(w=400, h=300, seed=0):
     return out.getvalue()
 
 
+@pytest.fixture
+def decoded_sizes(monkeypatch):
+    """The (width, height) of each colour JPEG decode, whichever decoder does it."""
+    sizes = []
+    turbo = _decode.simplejpeg.decode_jpeg
+
+    def spy(*args, **kwargs):
+        out = turbo(*args, **kwargs)
+        sizes.append((out.shape[1], out.shape[0]))
+        return out
+
+    monkeypatch.setattr(_decode.simplejpeg, "decode_jpeg", spy)
+    return sizes
+
+
+def decoded_size(enc, sizes):
+    """The size ``enc`` was decoded at: libjpeg-turbo's output, else Pillow's image."""
+    return sizes[-1] if sizes else enc.img.size
+
+
 def array_path(data, transform, flag=1):
     return transform(_decode.to_array(_decode.open_image(data), flag, True))
 
@@ -47,11 +67,11 @@ def test_reduction_is_the_largest_keeping_the_crop_at_or_above_the_output(box, o
     assert reduction(box, out) == scale
 
 
-def test_resize_decodes_at_a_reduced_scale_with_a_small_difference():
+def test_resize_decodes_at_a_reduced_scale_with_a_small_difference(decoded_sizes):
     data = photo()
     enc = _decode.open_image(data)
     out = T.Resize(64).decode_apply(enc, 1, True)
-    assert enc.img.size == (math.ceil(400 / 4), math.ceil(300 / 4))  # decoded at 1/4
+    assert decoded_size(enc, decoded_sizes) == (math.ceil(400 / 4), math.ceil(300 / 4))  # 1/4
     reference = array_path(data, T.Resize(64))
     assert out.shape == reference.shape == (64, 64, 3) and out.dtype == np.uint8
     diff = np.abs(out.astype(int) - reference)
@@ -95,13 +115,13 @@ def test_grayscale_fused_decode():
     assert np.abs(out.astype(int) - array_path(data, T.Resize((50, 40)), flag=0)).mean() < 2.0
 
 
-def test_compose_hands_the_encoded_image_to_its_first_transform():
+def test_compose_hands_the_encoded_image_to_its_first_transform(decoded_sizes):
     data = photo()
     compose = T.Compose([T.Resize(32), T.ToTensor()])
     enc = _decode.open_image(data)
     out = compose.decode_apply(enc, 1, True)
     assert out.shape == (3, 32, 32) and out.dtype == np.float32
-    assert enc.img.size[0] <= 400 // 8 + 1  # decoded at 1/8
+    assert decoded_size(enc, decoded_sizes)[0] <= 400 // 8 + 1  # decoded at 1/8
 
 
 class Inverted(T.Resize):
@@ -114,7 +134,7 @@ class TopLeftCrop(T.CenterCrop):
         return Plan((0, 0, src_size[0] // 2, src_size[1] // 2), self.size, 1)
 
 
-def test_only_the_librarys_own_methods_steer_the_decode():
+def test_only_the_librarys_own_methods_steer_the_decode(decoded_sizes):
     assert fuses_decode(T.Resize(8)) and fuses_decode(T.Compose([T.Resize(8)]))
     assert fuses_decode(TopLeftCrop(8))  # its plan is used on both paths
     assert not fuses_decode(Inverted(8)) and not fuses_decode(lambda x: x)
@@ -126,7 +146,7 @@ def test_only_the_librarys_own_methods_steer_the_decode():
         np.testing.assert_array_equal(fused(data, transform), array_path(data, transform))
     enc = _decode.open_image(data)
     out = T.Compose([TopLeftCrop((20, 15))]).decode_apply(enc, 1, True)
-    assert enc.img.size == (50, 38)  # decoded at 1/8
+    assert decoded_size(enc, decoded_sizes) == (50, 38)  # decoded at 1/8
     assert np.abs(out.astype(int) - array_path(data, TopLeftCrop((20, 15)))).mean() < 3.0
 
 
@@ -152,3 +172,27 @@ def test_a_box_outside_the_image_is_an_error_on_both_paths():
         fused(data, T.CropResize(390, 0, 20, 20, size=10))
     with pytest.raises(ValueError, match="does not fit"):
         array_path(data, T.CropResize(390, 0, 20, 20, size=10))
+
+
+@pytest.mark.parametrize("subsampling", [0, 1, 2])
+@pytest.mark.parametrize("scale", [1, 2, 4, 8])
+def test_libjpeg_turbo_gives_pillows_pixels_at_every_scale(subsampling, scale):
+    out = io.BytesIO()
+    rng = np.random.default_rng(scale)
+    Image.fromarray(rng.integers(0, 256, (77, 101, 3), dtype=np.uint8)).save(
+        out, "JPEG", quality=85, subsampling=subsampling
+    )
+    enc = _decode.open_image(out.getvalue())
+    turbo = _decode.turbo_rgb(enc, scale)
+    pillow = _decode.open_image(out.getvalue())
+    _decode.draft(pillow, gray=False, scale=scale)
+    np.testing.assert_array_equal(turbo, np.asarray(_decode.load(pillow)))
+    bgr = _decode.turbo_rgb(_decode.open_image(out.getvalue()), scale, to_rgb=False)
+    np.testing.assert_array_equal(bgr, turbo[:, :, ::-1])
+
+
+def test_a_truncated_jpeg_goes_to_pillow_which_names_it():
+    enc = _decode.open_image(photo()[:-300], name="cut.jpg")
+    assert _decode.turbo_rgb(enc, 1) is None
+    with pytest.raises(_decode.ImageDecodeError, match=r"cut\.jpg"):
+        _decode.to_array(enc)

@@ -11,7 +11,10 @@ before the pixels are decoded (see :mod:`gluondata.image._fused`). Under
 ``GLUONDATA_IMAGE_BACKEND=opencv``, :func:`to_array` decodes colour JPEGs with
 ``cv2.imdecode`` (the same libjpeg-turbo pixels, without Pillow's copy out of
 its 4-byte layout); anything OpenCV cannot decode goes to Pillow, which then
-decodes it or raises the error naming its source.
+decodes it or raises the error naming its source. Under the default Pillow
+backend, baseline and progressive RGB JPEGs are decoded by libjpeg-turbo through
+``simplejpeg`` (:func:`turbo_rgb`): the same pixels as Pillow's decoder, at
+every DCT scale, without Pillow's copy out of its 4-byte layout.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import io
 import os
 
 import numpy as np
+import simplejpeg
 from PIL import Image, UnidentifiedImageError
 
 from ._backend import opencv, use_opencv
@@ -37,6 +41,7 @@ __all__ = [
     "raw_array",
     "read_file",
     "to_array",
+    "turbo_rgb",
     "unchanged_channels",
 ]
 
@@ -192,7 +197,37 @@ def to_array(enc: Encoded, flag: int = 1, to_rgb: bool = True) -> np.ndarray:
         decoded = _opencv_color(enc, to_rgb)
         if decoded is not None:
             return decoded
+    else:
+        decoded = turbo_rgb(enc, 1, to_rgb)
+        if decoded is not None:
+            return decoded
     return pixels(load(enc), flag, to_rgb)
+
+
+def turbo_rgb(enc: Encoded, scale: int, to_rgb: bool = True) -> np.ndarray | None:
+    """Decode an RGB JPEG at 1/``scale`` with libjpeg-turbo (simplejpeg); None if it does not apply.
+
+    The scale is chosen as Pillow's ``draft`` chooses it (the smallest libjpeg
+    scale keeping at least ``size // scale``), so the pixels equal Pillow's.
+    Only a complete (end-of-image marker), unrotated RGB JPEG qualifies; any
+    other image, and data libjpeg-turbo rejects, go to Pillow, which decodes
+    it or raises the error naming its source.
+    """
+    img = enc.img
+    if img.format != "JPEG" or img.mode != "RGB" or enc.orientation != 1:
+        return None
+    if bytes(enc.data[-2:]) != _JPEG_END:
+        return None
+    w, h = img.size
+    try:
+        return simplejpeg.decode_jpeg(
+            enc.data,
+            colorspace="RGB" if to_rgb else "BGR",
+            min_width=max(w // scale, 1),
+            min_height=max(h // scale, 1),
+        )
+    except ValueError:
+        return None
 
 
 def _opencv_color(enc: Encoded, to_rgb: bool) -> np.ndarray | None:

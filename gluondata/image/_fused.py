@@ -17,9 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from PIL import Image
 
 from ._backend import use_opencv
-from ._decode import Encoded, draft, load, pixels, to_array
+from ._decode import Encoded, draft, load, pixels, to_array, turbo_rgb
 from ._geometry import Plan, Size
 from ._resize import crop_resize, pil_resize
 
@@ -57,8 +58,13 @@ def decode_plan(
     factor = reduction((w, h), plan.size) if resize else 1
     if factor == 1 and use_opencv():  # the array path: OpenCV decodes and resizes
         return crop_resize(to_array(enc, flag, to_rgb), plan)
-    scale = draft(enc, gray=flag == 0, scale=factor)
-    img = load(enc)
+    decoded = None if flag == 0 or use_opencv() else turbo_rgb(enc, factor)
+    if decoded is not None:
+        scale = round(width / decoded.shape[1])
+        img = Image.fromarray(decoded)
+    else:
+        scale = draft(enc, gray=flag == 0, scale=factor)
+        img = load(enc)
     if img.mode not in ("RGB", "L"):  # e.g. CMYK: convert before filtering
         img = img.convert("RGB")
     if scale == 1 and use_opencv():  # a reduction the decoder refused: OpenCV resizes
