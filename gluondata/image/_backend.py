@@ -18,6 +18,7 @@ happens to be installed.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import os
 from collections.abc import Iterator
@@ -49,6 +50,7 @@ def available_backends() -> list[str]:
     return [name for name in BACKENDS if name == "pillow" or _opencv_installed()]
 
 
+@functools.cache
 def _opencv_installed() -> bool:
     return importlib.util.find_spec("cv2") is not None
 
@@ -63,17 +65,17 @@ def check_backend(name: str, source: str = "image backend") -> str:
     ImportError
         ``name`` is ``"opencv"`` and OpenCV is not installed.
     """
+    if name == "pillow" or (name == "opencv" and _opencv_installed()):
+        return name
     installed = ", ".join(repr(b) for b in available_backends())
     if name not in BACKENDS:
         raise ValueError(
             f"unknown {source} {name!r}: choose 'pillow' or 'opencv' (installed here: {installed})"
         )
-    if name == "opencv" and not _opencv_installed():
-        raise ImportError(
-            f"{source} 'opencv' needs OpenCV, which is not installed (installed here: "
-            f"{installed}): {_OPENCV_EXTRA}"
-        )
-    return name
+    raise ImportError(
+        f"{source} 'opencv' needs OpenCV, which is not installed (installed here: "
+        f"{installed}): {_OPENCV_EXTRA}"
+    )
 
 
 def set_backend(name: str) -> None:

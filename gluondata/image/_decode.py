@@ -213,12 +213,9 @@ def turbo_rgb(enc: Encoded, scale: int, to_rgb: bool = True) -> np.ndarray | Non
     other image, and data libjpeg-turbo rejects, go to Pillow, which decodes
     it or raises the error naming its source.
     """
-    img = enc.img
-    if img.format != "JPEG" or img.mode != "RGB" or enc.orientation != 1:
+    if not _whole_upright_jpeg(enc, ("RGB",)):
         return None
-    if bytes(enc.data[-2:]) != _JPEG_END:
-        return None
-    w, h = img.size
+    w, h = enc.img.size
     try:
         return simplejpeg.decode_jpeg(
             enc.data,
@@ -230,16 +227,24 @@ def turbo_rgb(enc: Encoded, scale: int, to_rgb: bool = True) -> np.ndarray | Non
         return None
 
 
-def _opencv_color(enc: Encoded, to_rgb: bool) -> np.ndarray | None:
-    """Decode a colour JPEG with OpenCV; None for other images and for data it rejects.
+def _whole_upright_jpeg(enc: Encoded, modes: tuple[str, ...]) -> bool:
+    """Whether ``enc`` is a JPEG of one of ``modes``, not EXIF-rotated, ending with its end marker.
 
-    Only a JPEG that ends with its end-of-image marker goes to OpenCV: OpenCV 4
-    fills in a truncated one without an error, where Pillow raises.
+    Only such a JPEG goes to a fast decoder: OpenCV 4 fills in a truncated one
+    without an error, where Pillow raises naming the file.
     """
     img = enc.img
-    if img.format != "JPEG" or img.mode not in ("RGB", "L") or enc.orientation != 1:
-        return None
-    if bytes(enc.data[-2:]) != _JPEG_END:
+    return (
+        img.format == "JPEG"
+        and img.mode in modes
+        and enc.orientation == 1
+        and bytes(enc.data[-2:]) == _JPEG_END
+    )
+
+
+def _opencv_color(enc: Encoded, to_rgb: bool) -> np.ndarray | None:
+    """Decode a colour JPEG with OpenCV; None for other images and for data it rejects."""
+    if not _whole_upright_jpeg(enc, ("RGB", "L")):
         return None
     cv2 = opencv()
     data = np.frombuffer(enc.data, dtype=np.uint8)

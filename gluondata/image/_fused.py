@@ -58,7 +58,12 @@ def decode_plan(
     factor = reduction((w, h), plan.size) if resize else 1
     if factor == 1 and use_opencv():  # the array path: OpenCV decodes and resizes
         return crop_resize(to_array(enc, flag, to_rgb), plan)
-    decoded = None if flag == 0 or use_opencv() else turbo_rgb(enc, factor)
+    fast = flag != 0 and not use_opencv()
+    if fast and factor == 1:
+        decoded = turbo_rgb(enc, 1, to_rgb)
+        if decoded is not None:  # the array path's pixels, without copying the image into Pillow
+            return crop_resize(decoded, plan)
+    decoded = turbo_rgb(enc, factor) if fast and factor > 1 else None
     if decoded is not None:
         scale = round(width / decoded.shape[1])
         img = Image.fromarray(decoded)

@@ -163,22 +163,13 @@ class ProcessExecutor:
         theirs.close()
         self._workers[worker_id] = _Worker(process, ours)
 
-    def _new_epoch(self, epoch: int) -> None:
-        """A new epoch gets a fresh restart budget, and workers lost past the last one's."""
-        first = self._epoch is None
-        self._epoch = epoch
-        self._restarts = 0
-        if not first and not self._closed:
-            for worker_id in range(self._num_workers):
-                if worker_id not in self._workers:
-                    self._start_worker(worker_id)
-
     def _ensure_workers(self) -> None:
         if self._closed:
             raise RuntimeError("this DataLoader's workers were shut down by close()")
-        if not self._workers and self._restarts <= self._max_restarts:
+        if self._restarts <= self._max_restarts:  # (past it, lost workers stay lost this epoch)
             for worker_id in range(self._num_workers):
-                self._start_worker(worker_id)
+                if worker_id not in self._workers:
+                    self._start_worker(worker_id)
 
     def _least_busy_worker(self) -> int:
         if not self._workers:
@@ -205,8 +196,8 @@ class ProcessExecutor:
 
     def submit(self, tasks: Sequence[BatchTask]) -> _PendingTasks:
         with self._lock:
-            if tasks and tasks[0].epoch != self._epoch:
-                self._new_epoch(tasks[0].epoch)
+            if tasks and tasks[0].epoch != self._epoch:  # a fresh restart budget
+                self._epoch, self._restarts = tasks[0].epoch, 0
             self._ensure_workers()
             task_id = next(self._task_ids)
             self._tasks[task_id] = _Task(tasks, None)

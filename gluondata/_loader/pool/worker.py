@@ -225,7 +225,7 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:  # alive, but not ours to signal
-        return True
+        pass
     return True
 
 
