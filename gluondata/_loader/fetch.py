@@ -9,10 +9,12 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from time import perf_counter_ns
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._stages import STAGES, StageClock
 from ..random import SampleKey, new_streams, seeded_globals, set_sample_key
 from .bad_samples import MAX_ATTEMPTS, BadSample, describe_error, substitute_index
 
@@ -66,10 +68,15 @@ class Outcome(NamedTuple):
 
 
 class TaskResult(NamedTuple):
-    """The outcomes of a group of batches and the seconds they took together."""
+    """The outcomes of a group of batches, the seconds they took together, and their stage times.
+
+    ``timings`` holds one :meth:`StageClock.record <gluondata._stages.StageClock.record>`
+    per computed batch (fewer if the task stopped early).
+    """
 
     outcomes: list[Outcome]
     seconds: float
+    timings: tuple[tuple[int, ...], ...] = ()
 
 
 def run_tasks(
@@ -82,15 +89,18 @@ def run_tasks(
     """
     start = time.perf_counter()
     outcomes = []
+    timings = []
     for task in tasks:
         if abandoned is not None and abandoned():
             break
         bad: list[BadSample] = []
+        clock = StageClock()
         try:
-            outcomes.append(Outcome(run_batch(job, task, bad), None, tuple(bad)))
+            outcomes.append(Outcome(run_batch(job, task, bad, clock), None, tuple(bad)))
         except Exception as exc:
             outcomes.append(Outcome(None, exc, tuple(bad)))
-    return TaskResult(outcomes, time.perf_counter() - start)
+        timings.append(clock.record(pickled=False))
+    return TaskResult(outcomes, time.perf_counter() - start, tuple(timings))
 
 
 def portable_error(exc: Exception) -> Exception:
@@ -108,7 +118,12 @@ def portable_error(exc: Exception) -> Exception:
     return exc
 
 
-def run_batch(job: BatchJob, task: BatchTask, bad: list[BadSample] | None = None) -> Any:
+def run_batch(
+    job: BatchJob,
+    task: BatchTask,
+    bad: list[BadSample] | None = None,
+    clock: StageClock | None = None,
+) -> Any:
     """Compute one batch; an exception leaves with a note naming the index and batch.
 
     Parameters
@@ -120,20 +135,31 @@ def run_batch(job: BatchJob, task: BatchTask, bad: list[BadSample] | None = None
     bad : list of BadSample, optional
         Where the samples that failed and were replaced (``on_bad_sample='replace'``)
         are appended, also when the batch then fails.
+    clock : StageClock, optional
+        Where the time of each stage of the batch is added.
     """
     rng_scope = (
         seeded_globals(job.seed, task.epoch, task.position)
         if job.seed_globals
         else contextlib.nullcontext()
     )
-    with rng_scope:
-        with new_streams():
-            samples = _fetch(job, task, [] if bad is None else bad)
-        try:
-            return job.batchify_fn(samples)
-        except Exception as exc:
-            add_note(exc, f"gluondata: raised by batchify_fn on {task.describe()}")
-            raise
+    with StageClock() if clock is None else clock as timing:
+        start = perf_counter_ns()
+        with rng_scope:
+            with new_streams():
+                samples = _fetch(job, task, [] if bad is None else bad)
+            fetched = perf_counter_ns()
+            timing.add(_GETITEM, fetched - start)
+            try:
+                batch = job.batchify_fn(samples)
+            except Exception as exc:
+                add_note(exc, f"gluondata: raised by batchify_fn on {task.describe()}")
+                raise
+            timing.add(_BATCHIFY, perf_counter_ns() - fetched)
+            return batch
+
+
+_GETITEM, _BATCHIFY = STAGES.index("getitem"), STAGES.index("batchify")
 
 
 def _fetch(job: BatchJob, task: BatchTask, bad: list[BadSample]) -> Any:
