@@ -167,6 +167,7 @@ class DataLoader:
         self._batchify_fn = batchify_fn or default_batchify_fn
         self._num_workers = int(num_workers)
         self._thread_pool = bool(thread_pool)
+        self._prefetch_given = prefetch is not None
         self._prefetch = max(0, int(prefetch)) if prefetch is not None else 2 * num_workers
         self._timeout = float(timeout)
         self._in_order = bool(in_order)
@@ -298,7 +299,7 @@ class DataLoader:
             tune_workers=self._auto_workers,
             num_workers=self._num_workers,
             tune_prefetch=self._auto_prefetch,
-            prefetch=None if self._auto_prefetch else self._prefetch,
+            prefetch=self._prefetch if self._prefetch_given else None,
         )
         self._num_workers, self._prefetch = choice.num_workers, choice.prefetch
         self._autotune = choice.describe()

@@ -286,6 +286,7 @@ def summarize(
         dataset=dataset,
         batches=recorder.batches,
         batch_ms=sum(s.total_seconds for s in stages.values()) * 1e3 / max(len(timings), 1),
+        autotuned=autotune is not None,
     )
     return LoaderStats(
         epoch=recorder.epoch,
@@ -324,6 +325,7 @@ def judge(
     dataset: Any,
     batches: int,
     batch_ms: float = 0.0,
+    autotuned: bool = False,
 ) -> tuple[str, str]:
     """The one-word verdict and one line of advice."""
     if batches == 0:
@@ -339,6 +341,7 @@ def judge(
             pickled_fraction,
             dataset,
             batch_ms,
+            autotuned,
         )
     if waiting_fraction <= COMPUTE_BOUND_WAIT:
         needed = max(1, round(num_workers * utilisation + 0.5))
@@ -369,6 +372,7 @@ def _input_advice(
     pickled_fraction: float,
     dataset: Any,
     batch_ms: float,
+    autotuned: bool,
 ) -> str:
     waiting = f"the loop waits {100 * waiting_fraction:.0f}% of its time for batches"
     if executor == "processes" and pickled_fraction > 0.1:
@@ -380,6 +384,11 @@ def _input_advice(
         return (
             f"{waiting}, but a batch takes only {batch_ms:.2f} ms: handing it to a worker "
             "would cost more; keep num_workers=0 and make the loop's work or the batch larger"
+        )
+    if executor == "caller" and autotuned:
+        return (
+            f"{waiting}; num_workers='auto' measured workers no faster here: make the "
+            "batches cheaper (see the stages above)"
         )
     if executor == "caller" and cpus > 1:
         return f"{waiting}: use worker processes, num_workers='auto' (up to {cpus} CPUs)"
@@ -393,9 +402,10 @@ def _input_advice(
     dominant = max(stage_seconds, key=stage_seconds.__getitem__)
     if dominant == "decode":
         return (
-            f"{waiting}, mostly decoding images: let a Compose that starts with a crop or "
-            "resize decode them (the fused decode path: dataset.transform_first(Compose(...))) "
-            "or use the OpenCV backend"
+            f"{waiting}, mostly decoding images: give the encoded image to a Compose that "
+            "starts with a crop or resize (the fused decode path: "
+            "ImageFolderDataset(...).transform_first(Compose(...))), try the OpenCV backend, "
+            "or add CPUs"
         )
     if dominant == "getitem" and hasattr(dataset, "cache"):
         return f"{waiting}, mostly reading samples: cache() the dataset if it fits in memory"
