@@ -16,6 +16,7 @@ import numpy as np
 
 from .._stages import STAGES, StageClock
 from ..random import SampleKey, new_streams, seeded_globals, set_sample_key
+from . import crash_watch
 from .bad_samples import MAX_ATTEMPTS, BadSample, describe_error, substitute_index
 
 __all__ = [
@@ -138,6 +139,7 @@ def run_batch(
     clock : StageClock, optional
         Where the time of each stage of the batch is added.
     """
+    crash_watch.loading_batch((task.epoch, task.position), task.describe)
     rng_scope = (
         seeded_globals(job.seed, task.epoch, task.position)
         if job.seed_globals
@@ -148,6 +150,7 @@ def run_batch(
         with rng_scope:
             with new_streams():
                 samples = _fetch(job, task, [] if bad is None else bad)
+            crash_watch.done_loading()
             fetched = perf_counter_ns()
             timing.add(_GETITEM, fetched - start)
             try:
@@ -164,10 +167,11 @@ _GETITEM, _BATCHIFY = STAGES.index("getitem"), STAGES.index("batchify")
 
 def _fetch(job: BatchJob, task: BatchTask, bad: list[BadSample]) -> Any:
     getitems = getattr(job.dataset, "__getitems__", None)
-    if getitems is None:
+    if getitems is None or crash_watch.one_by_one((task.epoch, task.position)):
         return _fetch_each(job, task, bad)
     previous_key = set_sample_key(SampleKey(job.seed, task.epoch, None))
     try:
+        crash_watch.loading_batched()
         return getitems(task.indices)
     except Exception as exc:
         add_note(exc, f"gluondata: raised by __getitems__ on {task.describe()}")
@@ -195,6 +199,7 @@ def _fetch_each(job: BatchJob, task: BatchTask, bad: list[BadSample]) -> list[An
             key = index if random_key is None else random_key(index)
             set_sample_key(SampleKey(seed, epoch, key))
             try:
+                crash_watch.loading_sample(index)
                 samples.append(dataset[index])
             except Exception as exc:
                 add_note(
@@ -226,6 +231,7 @@ def _substitute(
         key = substitute if random_key is None else random_key(substitute)
         set_sample_key(SampleKey(job.seed, task.epoch, key))
         try:
+            crash_watch.loading_sample(substitute)
             with new_streams():
                 return dataset[substitute]
         except Exception as exc:
