@@ -7,6 +7,7 @@ import itertools
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
+from time import perf_counter_ns
 from typing import Any
 
 from ._loader import autotune
@@ -245,7 +246,9 @@ class DataLoader:
             if self._on_bad_sample == "replace"
             else None
         )
-        self._recorder = EpochRecorder(epoch, _length(self._batch_sampler), self._progress)
+        self._recorder = EpochRecorder(
+            epoch, _length(self._batch_sampler), executor, self._progress
+        )
         return _LoaderIterator(
             self,
             executor,
@@ -429,7 +432,7 @@ class _LoaderIterator:
             ) from None
         del self._pending[position]
         if self._recorder is not None:
-            self._recorder.task_done(result, self._executor)
+            self._recorder.task_done(result)
         self._ready.extend(zip(tasks, result.outcomes, strict=True))
         if not self._executor.runs_in_caller:
             seconds_per_batch = max(result.seconds / len(tasks), 1e-9)
@@ -442,7 +445,7 @@ class _LoaderIterator:
 
     def _next_batch(self) -> Any:
         recorder = self._recorder
-        began = 0 if recorder is None else recorder.wait_begins()
+        began = perf_counter_ns()
         if not self._ready:
             self._submit_more()
             if not self._pending:

@@ -1,5 +1,6 @@
 """DataLoader.stats(): stage times, waiting vs working, the verdict; auto workers; progress."""
 
+import threading
 import time
 
 import numpy as np
@@ -7,8 +8,9 @@ import pytest
 from PIL import Image
 
 from gluondata import ArrayDataset, DataLoader, Dataset, LoaderStats
+from gluondata import _stages as stages
 from gluondata._loader.stats import arrival_rates, judge
-from gluondata._stages import STAGES, StageClock, timed
+from gluondata._stages import STAGES, new_record, thread_clock, timed
 from gluondata.vision import ImageFolderDataset
 from gluondata.vision import transforms as T
 
@@ -131,13 +133,24 @@ def test_inner_stages_are_not_counted_twice():
         decode()
         time.sleep(0.01)
 
-    with StageClock() as clock:
-        transform()
-    ns = dict(zip(STAGES, clock.ns, strict=True))
+    clock = thread_clock()
+    clock.ns, clock.claimed = new_record(), 0
+    transform()
+    ns = dict(zip(STAGES, clock.ns[: len(STAGES)], strict=True))
     assert 0.009e9 < ns["decode"] < 0.05e9
     assert 0.009e9 < ns["transform"] < 0.05e9
     assert clock.claimed == ns["decode"] + ns["transform"]
-    decode()  # outside a timed batch: no clock, nothing recorded, no error
+
+    seen = []
+
+    def elsewhere():  # a thread that never computed a batch has no clock: nothing is timed
+        decode()
+        seen.append(getattr(stages._local, "clock", None))
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    thread.join()
+    assert seen == [None]
 
 
 def test_judge_advice_names_the_fix():

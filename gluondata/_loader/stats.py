@@ -59,7 +59,7 @@ def _cgroup_quota() -> float | None:
 
 
 class EpochRecorder:
-    """What one epoch records as it runs; cheap enough to be always on.
+    """What one epoch records as it runs; a few operations per batch, so always on.
 
     Parameters
     ----------
@@ -67,78 +67,76 @@ class EpochRecorder:
         The epoch number.
     total_batches : int or None
         Batches expected (for the progress bar).
+    executor : Executor
+        Where the batches run (a process pool also reports restarts and shared memory).
     progress : bool
         Show a tqdm bar of batches with samples/s.
     """
 
-    def __init__(self, epoch: int, total_batches: int | None, progress: bool = False) -> None:
+    def __init__(
+        self, epoch: int, total_batches: int | None, executor: Any, progress: bool = False
+    ) -> None:
         self.epoch = epoch
         self.started_ns: int | None = None
-        self.last_ns: int | None = None
-        self.finished = False
+        self.ended_ns: int | None = None
         self.waited_ns = 0
-        self.batches = 0
-        self.samples = 0
-        self.arrivals: list[tuple[int, int]] = []  # (ns since start, samples) per batch
-        self.timings: list[tuple[int, ...]] = []
+        self.arrivals: list[tuple[int, int]] = []  # (perf_counter_ns, samples) per batch
+        self.timings: list[Sequence[int]] = []  # one stage record per computed batch
         self.busy_seconds = 0.0
         self.bad = 0
         self.restarts = 0
         self.shm_peak: int | None = None
         self.shm_budget: int | None = None
+        self._pool = executor if hasattr(executor, "shared_memory") else None
         self._bar: Any = None
+        self._shown_samples = 0
         if progress:
             from tqdm import tqdm
 
             self._bar = tqdm(total=total_batches, desc=f"epoch {epoch}", unit="batch")
 
-    def wait_begins(self) -> int:
-        """The loop asks for a batch: return the time (ns)."""
+    def batch_arrived(self, began: int, samples: int, bad: int) -> None:
+        """The loop, which asked at ``began`` (perf_counter_ns), got a batch of ``samples``."""
         now = perf_counter_ns()
         if self.started_ns is None:
-            self.started_ns = now
-        return now
-
-    def batch_arrived(self, began: int, samples: int, bad: int) -> None:
-        """The loop got a batch of ``samples`` samples (``bad`` of them replaced)."""
-        now = perf_counter_ns()
+            self.started_ns = began
         self.waited_ns += now - began
-        self.last_ns = now
-        self.batches += 1
-        self.samples += samples
-        self.bad += bad
-        self.arrivals.append((now - (self.started_ns or now), samples))
+        self.arrivals.append((now, samples))
+        if bad:
+            self.bad += bad
         if self._bar is not None:
+            self._shown_samples += samples
             self._bar.update(1)
-            if self.batches % 16 == 0:
-                rate = self.samples / max((now - (self.started_ns or now)) * _NS, 1e-9)
+            if len(self.arrivals) % 16 == 0:
+                rate = self._shown_samples / max((now - self.started_ns) * _NS, 1e-9)
                 self._bar.set_postfix_str(f"{rate:,.0f} samples/s", refresh=False)
 
     def epoch_ended(self, began: int) -> None:
-        """The loop asked past the last batch (that wait counts too)."""
-        if not self.finished:
-            self.finished = True
-            now = perf_counter_ns()
+        """The loop asked past the last batch at ``began`` (that wait counts too)."""
+        if self.ended_ns is None:
+            self.ended_ns = now = perf_counter_ns()
+            if self.started_ns is None:
+                self.started_ns = began
             self.waited_ns += now - began
-            self.last_ns = now
-            if self._bar is not None:
-                self._bar.close()
+            self._close_bar()
 
     def stopped(self) -> None:
         """The loop stopped before the end: the epoch's time ends at its last batch."""
-        if not self.finished:
-            self.finished = True
-            if self._bar is not None:
-                self._bar.close()
+        if self.ended_ns is None:
+            self.ended_ns = self.arrivals[-1][0] if self.arrivals else self.started_ns
+            self._close_bar()
 
-    def task_done(self, result: TaskResult, executor: Any) -> None:
-        """A task's batches came back from ``executor``."""
+    def _close_bar(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+    def task_done(self, result: TaskResult) -> None:
+        """A task's batches came back."""
         self.busy_seconds += result.seconds
         self.timings.extend(result.timings)
-        self.restarts = getattr(executor, "restarts", 0)
-        shared = getattr(executor, "shared_memory", None)
-        if shared is not None:
-            held, self.shm_budget = shared
+        if self._pool is not None:
+            self.restarts = self._pool.restarts
+            held, self.shm_budget = self._pool.shared_memory
             self.shm_peak = max(self.shm_peak or 0, held)
 
 
@@ -258,9 +256,10 @@ def summarize(
     if start is None:
         wall_ns = 0
     else:
-        end = recorder.last_ns if recorder.finished and recorder.last_ns else perf_counter_ns()
+        end = perf_counter_ns() if recorder.ended_ns is None else recorder.ended_ns
         wall_ns = max(end - start, 0)
     timings = np.asarray(recorder.timings, dtype=np.int64).reshape(-1, len(STAGES) + 1)
+    batches = len(recorder.arrivals)
     stages = {}
     for position, name in enumerate(STAGES):
         column = timings[:, position]
@@ -284,14 +283,14 @@ def summarize(
         stage_seconds={name: s.total_seconds for name, s in stages.items()},
         pickled_fraction=pickled / max(len(timings), 1),
         dataset=dataset,
-        batches=recorder.batches,
+        batches=batches,
         batch_ms=sum(s.total_seconds for s in stages.values()) * 1e3 / max(len(timings), 1),
         autotuned=autotune is not None,
     )
     return LoaderStats(
         epoch=recorder.epoch,
-        batches=recorder.batches,
-        samples=recorder.samples,
+        batches=batches,
+        samples=sum(n for _, n in recorder.arrivals),
         wall_seconds=wall,
         waited_seconds=waited,
         elsewhere_seconds=max(wall - waited, 0.0),
@@ -309,7 +308,7 @@ def summarize(
         verdict=verdict,
         advice=advice,
         autotune=autotune,
-        arrivals=[(ns * _NS, n) for ns, n in recorder.arrivals],
+        arrivals=[((ns - (start or ns)) * _NS, n) for ns, n in recorder.arrivals],
     )
 
 

@@ -351,7 +351,7 @@ class ProcessExecutor:
         outcomes: list[Any],
         needed: int = 0,
         seconds: float = 0.0,
-        timings: Sequence[tuple[int, ...]] = (),
+        timings: Sequence[list[int]] = (),
     ) -> None:
         self._workers[worker_id].tasks.discard(task_id)
         task = self._tasks.get(task_id)
@@ -372,7 +372,7 @@ class ProcessExecutor:
         ]
         if task.slot_id is not None and not lease.used:
             self._ring.release(task.slot_id)
-        task.result = TaskResult(results, seconds, tuple(timings))
+        task.result = TaskResult(results, seconds, timings)
         self._dispatch_held()
 
     def _lose_worker(self, worker_id: int, reason: str, count_restart: bool = True) -> None:

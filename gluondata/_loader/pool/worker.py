@@ -15,7 +15,7 @@ from typing import Any
 
 from multiprocess import reduction
 
-from ..._stages import STAGES, StageClock
+from ..._stages import PICKLED, STAGES, new_record
 from ...image import set_backend
 from ...random import seed_globals
 from .. import crash_watch
@@ -118,7 +118,7 @@ class _Server:
 
     def _run(self, task_id: int, tasks: list[BatchTask], slot_id: int | None) -> None:
         start = time.perf_counter()
-        self.timings: list[tuple[int, ...]] = []
+        self.timings: list[list[int]] = []
         crash_watch.running_task(task_id)
         if self.init_error is not None:
             outcomes, needed = [(None, self.init_error, ())] * len(tasks), 0
@@ -136,10 +136,10 @@ class _Server:
         array_bytes = 0
         for task in tasks:
             bad: list[BadSample] = []
-            clock = StageClock()
+            self.timings.append(record := new_record())
             try:
                 with arena(task_arena):
-                    batch = run_batch(self.job, task, bad, clock)
+                    batch = run_batch(self.job, task, bad, record)
             except Exception as exc:
                 outcomes.append((None, portable_error(exc), tuple(bad)))
                 continue
@@ -149,8 +149,8 @@ class _Server:
             except Exception as exc:
                 outcomes.append((None, _unsendable(exc, task), tuple(bad)))
                 continue
-            clock.ns[_HANDOVER] += time.perf_counter_ns() - start
-            self.timings.append(clock.record(pickled=task_arena.overflow > overflow))
+            record[_HANDOVER] += time.perf_counter_ns() - start
+            record[PICKLED] = int(task_arena.overflow > overflow)
             outcomes.append((payload, None, tuple(bad)))
             array_bytes += nbytes
         return outcomes, max(array_bytes, task_arena.needed)
@@ -162,13 +162,12 @@ class _Server:
         small ones (or all, if it has none to give) travel pickled.
         """
         batches: list[Any] = []
-        clocks: list[StageClock] = []
         needed = 0
         for task in tasks:
             bad: list[BadSample] = []
-            clocks.append(clock := StageClock())
+            self.timings.append(record := new_record())
             try:
-                batch = run_batch(self.job, task, bad, clock)
+                batch = run_batch(self.job, task, bad, record)
             except Exception as exc:
                 batches.append((None, portable_error(exc), tuple(bad)))
                 continue
@@ -193,10 +192,10 @@ class _Server:
             except Exception as exc:
                 outcomes.append((None, _unsendable(exc, task), bad))
         handover_share = (time.perf_counter_ns() - start) // len(tasks)
-        pickled = task_arena is None or task_arena.overflow > 0
-        for clock in clocks:
-            clock.ns[_HANDOVER] += handover_share
-            self.timings.append(clock.record(pickled))
+        pickled = int(task_arena is None or task_arena.overflow > 0)
+        for record in self.timings:
+            record[_HANDOVER] += handover_share
+            record[PICKLED] = pickled
         return outcomes, needed
 
     def _ask_for_slot(self, task_id: int, nbytes: int) -> mmap.mmap | None:
