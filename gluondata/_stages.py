@@ -1,12 +1,17 @@
 """Named stages of one batch's work, timed in the thread that computes it.
 
-The loader times each batch's ``getitem`` and ``batchify`` (and, in a worker
+The loader times a batch's ``getitem`` and ``batchify`` (and, in a worker
 process, its ``handover``) into a fresh record: a list of nanoseconds per
-stage, as :data:`STAGES`, then a pickled flag. Code deeper down that knows
-what it is doing (the image decode, ``Compose``) claims its own time with
-:func:`timed`: that time is counted under its own stage and not under the
-stage around it, so the stages of a batch add up to its time. Each thread has
-one :class:`StageClock` that points at the record of the batch it computes.
+stage, as :data:`STAGES`, then a pickled flag and the number of batches the
+record stands for. Code deeper down that knows what it is doing (the image
+decode, ``Compose``) claims its own time with :func:`timed`: that time is
+counted under its own stage and not under the stage around it, so the stages
+of a batch add up to its time. Each thread has one :class:`StageClock` that
+points at the record of the batch it computes.
+
+Timing costs about a microsecond per batch, so batches that take less than
+``CHEAP_NS`` are timed one in ``SAMPLE_EVERY`` (each timed record then stands
+for itself and the untimed batches before it).
 """
 
 from __future__ import annotations
@@ -17,32 +22,61 @@ from collections.abc import Callable
 from time import perf_counter_ns
 from typing import Any, TypeVar
 
-__all__ = ["PICKLED", "STAGES", "StageClock", "new_record", "thread_clock", "timed"]
+__all__ = [
+    "CHEAP_NS",
+    "PICKLED",
+    "SAMPLE_EVERY",
+    "STAGES",
+    "WEIGHT",
+    "StageClock",
+    "next_record",
+    "thread_clock",
+    "timed",
+]
 
 STAGES = ("getitem", "decode", "transform", "batchify", "handover")
 """``getitem``: the dataset's own work (reading, and any transform that is not a
 ``Compose``); ``decode``: image decode (on the fused path, with its crop and
 resize); ``transform``: ``Compose`` pipelines; ``batchify``: ``batchify_fn``;
 ``handover``: putting the batch where the main process can take it."""
-PICKLED = len(STAGES)  # a record's last item: 1 if the batch travelled pickled
+PICKLED = len(STAGES)  # in a record, after the stages: 1 if the batch travelled pickled
+WEIGHT = PICKLED + 1  # and last, how many batches the record stands for
+CHEAP_NS = 1_000_000
+SAMPLE_EVERY = 16
 
 _local = threading.local()
 _Fn = TypeVar("_Fn", bound=Callable[..., Any])
 
 
 class StageClock:
-    """A thread's clock: the record being filled, and the time inner stages claimed."""
+    """A thread's clock: the record being filled (None between timed batches), the time
+    inner stages claimed, and how many batches go untimed before the next timed one."""
 
-    __slots__ = ("claimed", "ns")
+    __slots__ = ("claimed", "ns", "skip", "untimed")
 
     def __init__(self) -> None:
-        self.ns = new_record()
+        self.ns: list[int] | None = None
         self.claimed = 0  # ns claimed by timed() stages inside the stage being measured
+        self.skip = 0  # batches still to leave untimed
+        self.untimed = 0  # batches left untimed since the last record
+
+    def timed_batch(self, nanoseconds: int) -> None:
+        """A timed batch took ``nanoseconds``: if that is cheap, leave the next ones untimed."""
+        if nanoseconds < CHEAP_NS:
+            self.skip = SAMPLE_EVERY - 1
 
 
-def new_record() -> list[int]:
-    """A batch's empty record: 0 ns for each stage, and not pickled."""
-    return [0] * (len(STAGES) + 1)
+def next_record() -> list[int] | None:
+    """The empty record of the next batch this thread computes, or None: leave it untimed."""
+    clock = getattr(_local, "clock", None) or thread_clock()
+    if clock.skip:
+        clock.skip -= 1
+        clock.untimed += 1
+        return None
+    record = [0] * (WEIGHT + 1)
+    record[WEIGHT] = 1 + clock.untimed
+    clock.untimed = 0
+    return record
 
 
 def thread_clock() -> StageClock:
@@ -61,7 +95,7 @@ def timed(stage: str) -> Callable[[_Fn], _Fn]:
         @functools.wraps(fn)
         def run(*args: Any, **kwargs: Any) -> Any:
             clock = getattr(_local, "clock", None)
-            if clock is None:  # this thread never computed a batch
+            if clock is None or clock.ns is None:  # not inside a timed batch
                 return fn(*args, **kwargs)
             start = perf_counter_ns()
             outer_claimed, clock.claimed = clock.claimed, 0

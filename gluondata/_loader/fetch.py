@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .._stages import STAGES, new_record, thread_clock
+from .._stages import STAGES, next_record, thread_clock
 from ..random import SampleKey, new_streams, seeded_globals, set_sample_key
 from . import crash_watch
 from .bad_samples import MAX_ATTEMPTS, BadSample, describe_error, substitute_index
@@ -71,8 +71,8 @@ class Outcome(NamedTuple):
 class TaskResult(NamedTuple):
     """The outcomes of a group of batches, the seconds they took together, and their stage times.
 
-    ``timings`` holds one stage record (:func:`gluondata._stages.new_record`)
-    per computed batch (fewer if the task stopped early).
+    ``timings`` holds the stage records (:mod:`gluondata._stages`) of the
+    batches that were timed.
     """
 
     outcomes: list[Outcome]
@@ -95,7 +95,9 @@ def run_tasks(
         if abandoned is not None and abandoned():
             break
         bad: list[BadSample] = []
-        timings.append(record := new_record())
+        record = next_record()
+        if record is not None:
+            timings.append(record)
         try:
             outcomes.append(Outcome(run_batch(job, task, bad, record), None, tuple(bad)))
         except Exception as exc:
@@ -136,7 +138,8 @@ def run_batch(
         Where the samples that failed and were replaced (``on_bad_sample='replace'``)
         are appended, also when the batch then fails.
     record : list of int, optional
-        Where the time of each stage of the batch is added (see :mod:`gluondata._stages`).
+        Where the time of each stage of the batch is added (see :mod:`gluondata._stages`);
+        None leaves the batch untimed.
     """
     crash_watch.loading_batch((task.epoch, task.position), task.describe)
     rng_scope = (
@@ -144,28 +147,33 @@ def run_batch(
         if job.seed_globals
         else contextlib.nullcontext()
     )
-    clock = thread_clock()
-    outer_record, outer_claimed = clock.ns, clock.claimed  # (a batch inside a batch)
-    clock.ns = ns = new_record() if record is None else record
-    clock.claimed = 0
-    start = perf_counter_ns()
+    if record is not None:
+        clock = thread_clock()
+        outer_record, outer_claimed = clock.ns, clock.claimed  # (a batch inside a batch)
+        clock.ns, clock.claimed = record, 0
+        start = perf_counter_ns()
     try:
         with rng_scope:
             with new_streams():
                 samples = _fetch(job, task, [] if bad is None else bad)
             crash_watch.done_loading()
-            fetched = perf_counter_ns()
-            ns[_GETITEM] += fetched - start - clock.claimed
-            clock.claimed = 0
+            if record is not None:
+                fetched = perf_counter_ns()
+                record[_GETITEM] += fetched - start - clock.claimed
+                clock.claimed = 0
             try:
                 batch = job.batchify_fn(samples)
             except Exception as exc:
                 add_note(exc, f"gluondata: raised by batchify_fn on {task.describe()}")
                 raise
-            ns[_BATCHIFY] += perf_counter_ns() - fetched - clock.claimed
+            if record is not None:
+                done = perf_counter_ns()
+                record[_BATCHIFY] += done - fetched - clock.claimed
+                clock.timed_batch(done - start)
             return batch
     finally:
-        clock.ns, clock.claimed = outer_record, outer_claimed
+        if record is not None:
+            clock.ns, clock.claimed = outer_record, outer_claimed
 
 
 _GETITEM, _BATCHIFY = STAGES.index("getitem"), STAGES.index("batchify")

@@ -15,7 +15,7 @@ from typing import Any
 
 from multiprocess import reduction
 
-from ..._stages import PICKLED, STAGES, new_record
+from ..._stages import PICKLED, STAGES, next_record
 from ...image import set_backend
 from ...random import seed_globals
 from .. import crash_watch
@@ -136,7 +136,7 @@ class _Server:
         array_bytes = 0
         for task in tasks:
             bad: list[BadSample] = []
-            self.timings.append(record := new_record())
+            record = next_record()
             try:
                 with arena(task_arena):
                     batch = run_batch(self.job, task, bad, record)
@@ -149,8 +149,10 @@ class _Server:
             except Exception as exc:
                 outcomes.append((None, _unsendable(exc, task), tuple(bad)))
                 continue
-            record[_HANDOVER] += time.perf_counter_ns() - start
-            record[PICKLED] = int(task_arena.overflow > overflow)
+            if record is not None:
+                record[_HANDOVER] += time.perf_counter_ns() - start
+                record[PICKLED] = int(task_arena.overflow > overflow)
+                self.timings.append(record)
             outcomes.append((payload, None, tuple(bad)))
             array_bytes += nbytes
         return outcomes, max(array_bytes, task_arena.needed)
@@ -165,7 +167,9 @@ class _Server:
         needed = 0
         for task in tasks:
             bad: list[BadSample] = []
-            self.timings.append(record := new_record())
+            record = next_record()
+            if record is not None:
+                self.timings.append(record)
             try:
                 batch = run_batch(self.job, task, bad, record)
             except Exception as exc:
