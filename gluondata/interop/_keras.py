@@ -25,9 +25,9 @@ def to_keras(loader: Any) -> Any:
 
     Batches are served in the loader's order, whatever index Keras asks for
     (``fit(shuffle=True)`` only permutes batch numbers; the loader shuffles
-    samples). A batch Keras reads before an epoch starts (the TensorFlow
-    backend reads two to learn the input signature) is kept and served again
-    as the first of the next epoch, so every epoch sees each batch once.
+    samples). Outside an epoch, index ``i`` is batch ``i`` of the next epoch,
+    read ahead and kept for it (the TensorFlow backend reads two batches to
+    learn the input signature), so every epoch still sees each batch once.
 
     Parameters
     ----------
@@ -61,7 +61,6 @@ class _LoaderStream:
         self._pass: Iterator[Any] | None = None
         self._left_in_pass = 0
         self._peeked: collections.deque[Any] = collections.deque()
-        self._peeks_served = 0
         self._in_epoch = False
         self._lock = threading.Lock()
 
@@ -72,13 +71,10 @@ class _LoaderStream:
         with self._lock:
             if self._in_epoch:
                 batch = self._peeked.popleft() if self._peeked else self._next_batch()
-            elif self._peeks_served < len(self._peeked):
-                batch = self._peeked[self._peeks_served]
-                self._peeks_served += 1
-            else:
-                batch = self._next_batch()
-                self._peeked.append(batch)
-                self._peeks_served += 1
+            else:  # a look ahead: batch ``index`` of the next epoch, kept for it
+                while len(self._peeked) <= index:
+                    self._peeked.append(self._next_batch())
+                batch = self._peeked[index]
         return _for_keras(batch)
 
     def _next_batch(self) -> Any:
@@ -94,11 +90,9 @@ class _LoaderStream:
 
     def on_epoch_begin(self) -> None:
         self._in_epoch = True
-        self._peeks_served = 0
 
     def on_epoch_end(self) -> None:
         self._in_epoch = False
-        self._peeks_served = 0
 
     def __repr__(self) -> str:
         return f"to_keras({self.loader!r})"

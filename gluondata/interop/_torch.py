@@ -100,4 +100,3 @@ class TorchBatches:
 
     def __repr__(self) -> str:
         return f"to_torch({self.loader!r}, device={self.device})"
-
