@@ -11,7 +11,8 @@ Standalone: ``python benchmarks/keras_memory.py`` in a virtualenv with keras (an
 - ``keras + cache()``: the same with tf.data's in-memory ``.cache()`` (no budget).
 
 Reported per pipeline: the main process's RSS at the end of each epoch, its change from epoch 2 to
-3, and images/s of epochs 2-3 (epoch 1 also fills caches). The model is tiny so that loading, not
+3, the PSS of the main process and its workers together after the last epoch (shared memory, such
+as the gluondata cache, counted once), and images/s of epochs 2-3 (epoch 1 also fills caches). The model is tiny so that loading, not
 training, is what is measured.
 """
 
@@ -110,10 +111,13 @@ def run_one(name: str, folder: Path, cache_bytes: int, epochs: int) -> dict:
         def on_epoch_end(self, epoch, logs=None):
             seconds.append(time.perf_counter() - self.start)
             rss.append(process.memory_info().rss / 2**20)
+            tree = [process, *process.children(recursive=True)]
+            pss.append(sum(p.memory_full_info().pss for p in tree) / 2**20)
 
+    pss: list[float] = []
     data = pipeline(name, folder, cache_bytes)
     tiny_model().fit(data, epochs=epochs, verbose=0, callbacks=[Probe()])
-    return {"rss_mib": rss, "seconds": seconds, "backend": keras.backend.backend()}
+    return {"rss_mib": rss, "pss_mib": pss, "seconds": seconds, "backend": keras.backend.backend()}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -136,22 +140,26 @@ def main(argv: list[str] | None = None) -> None:
         f"batch {BATCH}, {args.epochs} epochs, a tiny CNN"
     )
     print()
-    print("| pipeline | backend | main RSS after epochs 1..n (MiB) | epoch 2 → 3 | images/s |")
-    print("|---|---|---|---|---|")
+    print(
+        "| pipeline | backend | main RSS after epochs 1..n (MiB) | epoch 2 → 3 "
+        "| all processes, PSS after the last epoch | images/s (epochs 2..n) |"
+    )
+    print("|---|---|---|---|---|---|")
     for name in args.pipelines:
         command = [sys.executable, __file__, "--one", name, "--images", str(args.images)]
         command += ["--epochs", str(args.epochs), "--cache-mib", str(args.cache_mib)]
         command += ["--data", str(args.data)]
         out = subprocess.run(command, capture_output=True, text=True, env=os.environ)
         if out.returncode:
-            print(f"| {name} | failed: {out.stderr.strip().splitlines()[-1]} | | | |")
+            print(f"| {name} | failed: {out.stderr.strip().splitlines()[-1]} | | | | |")
             continue
         result = json.loads(out.stdout.strip().splitlines()[-1])
         rss = result["rss_mib"]
         change = (rss[-1] - rss[-2]) / rss[-2] * 100
         speed = args.images / statistics.median(result["seconds"][1:])
         shown = " → ".join(f"{r:.0f}" for r in rss)
-        print(f"| {name} | {result['backend']} | {shown} | {change:+.1f}% | {speed:.0f} |")
+        total = f"{result['pss_mib'][-1]:.0f} MiB"
+        print(f"| {name} | {result['backend']} | {shown} | {change:+.1f}% | {total} | {speed:.0f} |")
 
 
 if __name__ == "__main__":

@@ -162,14 +162,13 @@ def test_torch_moves_batches_to_the_device_one_batch_ahead():
     assert len(pinned) == 4 and len(list(pinned)) == 4
 
 
-def test_torch_copies_read_only_arrays():
+def test_torch_copies_read_only_and_reversed_arrays():
     frozen = np.arange(4, dtype=np.float32)
     frozen.setflags(write=False)
-    loader = gd.DataLoader(
-        gd.ArrayDataset(np.zeros(1)), batch_size=1, batchify_fn=lambda samples: frozen
-    )
-    tensor = next(iter(to_torch(loader)))
+    tensor = next(iter(to_torch([frozen])))
     assert tensor.tolist() == [0, 1, 2, 3] and tensor.data_ptr() != frozen.ctypes.data
+    reversed_view = np.arange(4)[::-1]
+    assert next(iter(to_torch([reversed_view]))).tolist() == [3, 2, 1, 0]
 
 
 def test_a_missing_framework_names_the_extra_to_install(monkeypatch):

@@ -27,7 +27,8 @@ def to_torch(
     the ring only once nothing views it any more, so keeping a tensor is safe
     (the loader then makes new slots, within its ``shm_budget``). Writing into
     the tensor writes into the batch. A read-only array (a memory-mapped
-    file's) is copied, as torch tensors are always writable.
+    file's) or one with negative strides (a flipped view) is copied, as torch
+    tensors are always writable and have positive strides.
 
     Parameters
     ----------
@@ -88,8 +89,8 @@ class TorchBatches:
             yield ahead
 
     def _tensor(self, array: np.ndarray) -> Any:
-        if not array.flags.writeable:
-            array = array.copy()
+        if not array.flags.writeable or min(array.strides, default=0) < 0:
+            array = np.array(array)  # a writable array with positive strides, as torch needs
         return self._torch.from_numpy(array)
 
     def _moved_tensor(self, array: np.ndarray) -> Any:
