@@ -12,8 +12,8 @@ Standalone: ``python benchmarks/keras_memory.py`` in a virtualenv with keras (an
 
 Reported per pipeline: the main process's RSS at the end of each epoch, its change from epoch 2 to
 3, the PSS of the main process and its workers together after the last epoch (shared memory, such
-as the gluondata cache, counted once), and images/s of epochs 2-3 (epoch 1 also fills caches). The model is tiny so that loading, not
-training, is what is measured.
+as the gluondata cache, counted once), and images/s of epochs 2-3 (epoch 1 also fills caches).
+The model is tiny so that loading, not training, is what is measured.
 """
 
 from __future__ import annotations
@@ -159,7 +159,8 @@ def main(argv: list[str] | None = None) -> None:
         speed = args.images / statistics.median(result["seconds"][1:])
         shown = " → ".join(f"{r:.0f}" for r in rss)
         total = f"{result['pss_mib'][-1]:.0f} MiB"
-        print(f"| {name} | {result['backend']} | {shown} | {change:+.1f}% | {total} | {speed:.0f} |")
+        cells = [name, result["backend"], shown, f"{change:+.1f}%", total, f"{speed:.0f}"]
+        print("| " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
