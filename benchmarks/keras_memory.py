@@ -19,6 +19,7 @@ The model is tiny so that loading, not training, is what is measured.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import statistics
@@ -110,6 +111,7 @@ def run_one(name: str, folder: Path, cache_bytes: int, epochs: int) -> dict:
 
         def on_epoch_end(self, epoch, logs=None):
             seconds.append(time.perf_counter() - self.start)
+            gc.collect()
             rss.append(process.memory_info().rss / 2**20)
             tree = [process, *process.children(recursive=True)]
             pss.append(sum(p.memory_full_info().pss for p in tree) / 2**20)

@@ -7,8 +7,11 @@ import os
 import pickle
 import warnings
 
+import hypothesis.extra.numpy as hnp
+import hypothesis.strategies as st
 import numpy as np
 import pytest
+from hypothesis import given, settings
 
 import gluondata as gd
 from gluondata.random import generator
@@ -59,7 +62,7 @@ def test_each_sample_is_computed_once_across_worker_processes(tmp_path):
 def test_spawned_workers_and_threads_share_the_same_cache(tmp_path):
     source = CountingDataset(str(tmp_path / "log"), length=12)
     cached = source.cache()
-    spawned = gd.DataLoader(cached, batch_size=4, num_workers=2, start_method="spawn")
+    spawned = gd.DataLoader(cached, batch_size=4, num_workers=1, start_method="spawn")
     threads = gd.DataLoader(cached, batch_size=4, num_workers=2, thread_pool=True)
     assert [int(y) for _, ys in spawned for y in ys] == list(range(12))
     assert [int(y) for _, ys in threads for y in ys] == list(range(12))
@@ -163,3 +166,39 @@ def test_the_cache_is_a_plain_dataset_that_shards_and_indexes_like_its_source(tm
     assert "cache" in repr(cached)
     with pytest.raises(ValueError, match="max_bytes"):
         CountingDataset(str(tmp_path / "log")).cache(max_bytes=-1)
+
+
+_samples = st.lists(
+    st.tuples(
+        hnp.arrays(
+            st.sampled_from([np.uint8, np.int64, np.float32]),
+            hnp.array_shapes(min_dims=0, max_dims=3, max_side=5),
+        ),
+        st.integers(-(2**40), 2**40),
+        st.text(max_size=5),
+    ),
+    min_size=1,
+    max_size=20,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    samples=_samples,
+    max_bytes=st.integers(0, 3000),
+    order=st.randoms(use_true_random=False),
+)
+def test_the_cache_serves_exactly_what_the_source_gives_within_any_budget(
+    samples, max_bytes, order
+):
+    indices = list(range(len(samples))) * 2
+    order.shuffle(indices)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # "cache is full"
+        cached = gd.SimpleDataset(samples).cache(max_bytes=max_bytes)
+        for i in indices:
+            array, number, text = cached[i]
+            assert array.dtype == samples[i][0].dtype
+            assert np.array_equal(array, samples[i][0], equal_nan=array.dtype.kind == "f")
+            assert (number, text) == samples[i][1:]
+    assert cached.cached_bytes <= max_bytes
