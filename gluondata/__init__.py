@@ -12,6 +12,7 @@ from .sampler import (
     FilterSampler,
     IntervalSampler,
     RandomSampler,
+    ReplaySampler,
     Sampler,
     SequentialSampler,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "IntervalSampler",
     "RandomSampler",
     "RecordFileDataset",
+    "ReplaySampler",
     "SampleColumns",
     "Sampler",
     "SequentialSampler",

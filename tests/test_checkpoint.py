@@ -17,10 +17,10 @@ from gluondata import (
     Dataset,
     IntervalSampler,
     RandomSampler,
+    ReplaySampler,
     SequentialSampler,
 )
 from gluondata import random as gdrandom
-from gluondata.sampler import ReplaySampler
 
 
 class Noisy(Dataset):
@@ -403,3 +403,82 @@ def test_random_stop_with_global_rngs_and_processes():
         reference = _batches(reference_loader, 2)
     stop = rng.randrange(1, len(reference))
     assert _interrupted(make, stop, 2, WORKERS["process2"]) == reference
+
+
+TRAINING_SCRIPT = """
+import json, os, sys, time
+import numpy as np
+from gluondata import DataLoader, Dataset
+from gluondata import random as gdrandom
+
+class Noisy(Dataset):
+    def __len__(self):
+        return 203
+
+    def __getitem__(self, idx):
+        return np.array([idx, gdrandom.generator().integers(1 << 30), np.random.randint(1 << 30)])
+
+workdir, workers, delay = sys.argv[1], json.loads(sys.argv[2]), float(sys.argv[3])
+state_path, log_path = os.path.join(workdir, "state.json"), os.path.join(workdir, "batches.log")
+loader = DataLoader(
+    Noisy(), batch_size=8, shuffle=True, seed=7, last_batch="rollover", **workers
+)
+logged = []
+if os.path.exists(state_path):
+    with open(state_path) as f:
+        saved = json.load(f)
+    loader.load_state_dict(saved["loader"])
+    with open(log_path) as f:
+        logged = f.read().splitlines()[: saved["batches_logged"]]
+with open(log_path, "w") as log:
+    log.write("".join(line + "\\n" for line in logged))
+    log.flush()
+    for epoch in range(loader.state_dict()["epoch"], 3):
+        for batch in loader:
+            log.write(batch.tobytes().hex() + "\\n")
+            log.flush()
+            logged.append(None)
+            if len(logged) % 3 == 0:  # a checkpoint every 3 batches
+                with open(state_path + ".tmp", "w") as f:
+                    json.dump({"loader": loader.state_dict(), "batches_logged": len(logged)}, f)
+                os.replace(state_path + ".tmp", state_path)
+            time.sleep(delay)
+"""
+
+
+def test_killed_training_resumes_from_its_last_state(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "train.py"
+    script.write_text(TRAINING_SCRIPT)
+
+    def start(workdir, workers, delay):
+        workdir.mkdir(exist_ok=True)
+        return subprocess.Popen(
+            [sys.executable, str(script), str(workdir), json.dumps(workers), str(delay)]
+        )
+
+    reference_dir, killed_dir = tmp_path / "reference", tmp_path / "killed"
+    start(reference_dir, {}, 0).wait(timeout=120)
+    reference = (reference_dir / "batches.log").read_text().splitlines()
+    per_epoch = 203 // 8  # 25 batches in each epoch (rollover)
+    assert len(reference) in (3 * per_epoch, 3 * per_epoch + 1)
+
+    kill_at = random.Random().randrange(per_epoch + 3, 2 * per_epoch)  # a batch of epoch 2
+    training = start(killed_dir, {"num_workers": 2}, 0.02)
+    log = killed_dir / "batches.log"
+    deadline = time.monotonic() + 120
+    while not log.exists() or len(log.read_text().splitlines()) < kill_at:
+        assert training.poll() is None and time.monotonic() < deadline, "ended before the kill"
+        time.sleep(0.005)
+    os.kill(training.pid, signal.SIGKILL)
+    training.wait(timeout=30)
+    assert training.returncode == -signal.SIGKILL
+    saved = json.loads((killed_dir / "state.json").read_text())
+    assert saved["loader"]["epoch"] >= 1 and saved["batches_logged"] < len(reference)
+
+    assert start(killed_dir, {"num_workers": 1, "thread_pool": True}, 0).wait(timeout=120) == 0
+    assert log.read_text().splitlines() == reference
