@@ -60,6 +60,7 @@ WORKERS = {
     "thread4": {"num_workers": 4, "thread_pool": True},
     "process2": {"num_workers": 2},
     "process4": {"num_workers": 4},
+    "auto": {"num_workers": "auto", "thread_pool": True},
 }
 
 
@@ -119,7 +120,8 @@ def test_resume_gives_the_uninterrupted_batches(
 
 
 @pytest.mark.parametrize(
-    "before, after", [("inline", "process2"), ("process2", "thread4"), ("process4", "inline")]
+    "before, after",
+    [("inline", "process2"), ("process2", "thread4"), ("process4", "inline"), ("inline", "auto")],
 )
 def test_resume_across_worker_processes(before, after):
     def make(workers):
