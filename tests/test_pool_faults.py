@@ -235,6 +235,47 @@ def test_killing_every_worker_at_once_loses_nothing(workers):
     assert got == list(range(200))
 
 
+class KillFirstStarts:
+    """worker_init_fn: the first ``n`` workers to start kill themselves (marker files count)."""
+
+    def __init__(self, folder, n):
+        self.folder, self.n = str(folder), n
+
+    def __call__(self, worker_id):
+        for k in range(self.n):
+            try:
+                os.close(os.open(os.path.join(self.folder, f"victim-{k}"), os.O_CREAT | os.O_EXCL))
+            except FileExistsError:
+                continue
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+def test_deaths_while_workers_start_lose_nothing(method, tmp_path):
+    with DataLoader(
+        Numbers(40),
+        batch_size=4,
+        num_workers=2,
+        start_method=method,
+        worker_init_fn=KillFirstStarts(tmp_path, 2),
+        max_worker_restarts=2,
+    ) as loader:
+        got = flat(loader)
+    assert len(list(tmp_path.glob("victim-*"))) == 2
+    assert got == list(range(40))
+
+
+def test_a_death_during_close_neither_raises_nor_hangs():
+    loader = DataLoader(Numbers(400, 0.002), batch_size=4, num_workers=2)
+    it = iter(loader)
+    next(it)
+    workers_of()[0].kill()
+    start = time.monotonic()
+    loader.close()
+    assert time.monotonic() - start < 5
+    assert all(not p.is_running() or p.status() == psutil.STATUS_ZOMBIE for p in workers_of())
+
+
 # -- chaos -----------------------------------------------------------------------
 
 

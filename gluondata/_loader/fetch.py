@@ -108,9 +108,12 @@ def run_tasks(
 def portable_error(exc: Exception) -> Exception:
     """Return ``exc`` ready to be pickled to another process.
 
-    A traceback does not pickle, so its text becomes a note; an exception
-    that would not survive pickling is replaced by a RuntimeError naming it.
+    A traceback does not pickle, so its text becomes a note (not for the
+    loader's own verdict on a lethal sample, whose traceback says nothing); an
+    exception that would not survive pickling is replaced by a RuntimeError naming it.
     """
+    if isinstance(exc, crash_watch.SampleCrashedWorkerError):
+        return exc
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     try:
         pickle.loads(pickle.dumps(exc))
