@@ -2,12 +2,13 @@
 
 Usage::
 
-    python benchmarks/stats_autotune.py overhead --base DIR [--rounds 3]
+    python benchmarks/stats_autotune.py overhead [--rounds 3]
     python benchmarks/stats_autotune.py auto [--rounds 2]
 
-``overhead`` runs W1 and W3 with the gluondata found in ``--base`` (a checkout without stats,
-e.g. ``git archive <commit> | tar -x -C DIR``) and with this checkout's, alternating, each in a
-fresh process; ``auto`` runs W1, W3 and W5 with ``num_workers`` 0, 1, 2 and ``'auto'``. Each
+``overhead`` runs W1 and W3 with the stats switched off (the epoch recorder and the stage
+clock replaced by nothing, before any worker forks: what remains is one clock read and a few
+``is None`` tests per batch) and on, alternating, each in a fresh process; ``auto`` runs W1,
+W3 and W5 with ``num_workers`` 0, 1, 2 and ``'auto'``. Each
 run is the protocol of WORKLOADS.md (one warm-up epoch, then the median of the timed epochs;
 the consumer touches nothing). Data comes from ``benchmarks/run.py`` (``benchmarks/data``).
 """
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -63,7 +63,21 @@ def _loader(workload: str, dataset: str, options: dict) -> tuple[object, int]:
     return loader, w5.EPOCH_BATCHES
 
 
-def measure(workload: str, dataset: str, options: dict, epochs: int) -> dict:
+def _switch_stats_off() -> None:
+    import gluondata._loader.fetch as fetch
+    import gluondata._loader.pool.worker as worker
+    import gluondata.dataloader as dataloader
+
+    dataloader.EpochRecorder = _NoRecorder
+    fetch.next_record = worker.next_record = lambda: None
+
+
+class _NoRecorder:
+    def __new__(cls, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def measure(workload: str, dataset: str, options: dict, epochs: int, stats: bool = True) -> dict:
     """One warm-up epoch, then ``epochs`` timed ones: samples/s of each, and CPU per sample.
 
     The CPU time is the main process's and the workers' over all epochs (the workers' is
@@ -71,6 +85,8 @@ def measure(workload: str, dataset: str, options: dict, epochs: int) -> dict:
     """
     import gluondata
 
+    if not stats:
+        _switch_stats_off()
     loader, max_batches = _loader(workload, dataset, options)
     rates = []
     total_samples = 0
@@ -85,7 +101,7 @@ def measure(workload: str, dataset: str, options: dict, epochs: int) -> dict:
             if epoch:
                 rates.append(samples / (time.perf_counter() - start))
             total_samples += samples
-        stats = loader.stats() if hasattr(loader, "stats") else None
+        report = loader.stats() if stats else None
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = time.process_time() - cpu_start + children.ru_utime + children.ru_stime
     return {
@@ -94,19 +110,15 @@ def measure(workload: str, dataset: str, options: dict, epochs: int) -> dict:
         "best": max(rates),
         "cpu_us_per_sample": 1e6 * cpu / total_samples,
         "rates": rates,
-        "num_workers": None if stats is None else stats.num_workers,
-        "autotune": None if stats is None else stats.autotune,
+        "num_workers": None if report is None else report.num_workers,
+        "autotune": None if report is None else report.autotune,
     }
 
 
-def _child(package_root: Path | None, workload: str, dataset: str, options: dict, epochs: int):
-    env = dict(os.environ)
-    if package_root is not None:
-        env["PYTHONPATH"] = str(package_root)
-    spec = json.dumps([workload, dataset, options, epochs])
+def _child(workload: str, dataset: str, options: dict, epochs: int, stats: bool = True):
+    spec = json.dumps([workload, dataset, options, epochs, stats])
     out = subprocess.run(
         [sys.executable, __file__, "child", spec],
-        env=env,
         capture_output=True,
         text=True,
         check=True,
@@ -114,16 +126,14 @@ def _child(package_root: Path | None, workload: str, dataset: str, options: dict
     return json.loads(out.strip().splitlines()[-1])
 
 
-def overhead(base: Path, rounds: int) -> None:
-    """Stats on (this checkout) against off (``base``), alternating; print a Markdown table."""
+def overhead(rounds: int) -> None:
+    """Stats on against off, alternating; print a Markdown table."""
     rates: dict[tuple[str, str], list[float]] = {}
     cpu: dict[tuple[str, str], list[float]] = {}
     for _ in range(rounds):
         for name, (workload, dataset, options, epochs) in CASES.items():
-            for variant, root in (("without", base), ("with", None)):
-                got = _child(root, workload, dataset, options, epochs)
-                expected_root = str(base) if root is not None else str(HERE.parent)
-                assert got["gluondata"].startswith(expected_root), got["gluondata"]
+            for variant in ("without", "with"):
+                got = _child(workload, dataset, options, epochs, variant == "with")
                 rates.setdefault((name, variant), []).append(got["best"])
                 cpu.setdefault((name, variant), []).append(got["cpu_us_per_sample"])
                 print(
@@ -158,7 +168,7 @@ def auto(rounds: int) -> None:
     for _ in range(rounds):
         for name, (workload, dataset, epochs) in cases.items():
             for workers in settings:
-                got = _child(None, workload, dataset, {"num_workers": workers}, epochs)
+                got = _child(workload, dataset, {"num_workers": workers}, epochs)
                 results.setdefault((name, workers), []).append(got["rate"])
                 if workers == "auto":
                     chosen.setdefault(name, []).append(str(got["num_workers"]))
@@ -183,7 +193,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     over = commands.add_parser("overhead")
-    over.add_argument("--base", type=Path, required=True)
     over.add_argument("--rounds", type=int, default=3)
     tune = commands.add_parser("auto")
     tune.add_argument("--rounds", type=int, default=2)
@@ -193,7 +202,7 @@ def main() -> None:
     if args.command == "child":
         print(json.dumps(measure(*json.loads(args.spec))))
     elif args.command == "overhead":
-        overhead(args.base.resolve(), args.rounds)
+        overhead(args.rounds)
     else:
         auto(args.rounds)
 
