@@ -85,8 +85,10 @@ def choose(
             shm_budget = shm_budget if shared is None else shared[1]
         batches = make_iterator(executors[workers], depth, itertools.cycle(first_batches))
         sizes = itertools.cycle([len(indices) for indices in first_batches])
+        # the first trial also warms the page cache and lazy set-ups for the others
+        warm_seconds = TRIAL_SECONDS if not rates else 0.0
         try:
-            rate, batch_bytes_seen = _time_batches(batches, sizes, workers)
+            rate, batch_bytes_seen = _time_batches(batches, sizes, workers, warm_seconds)
         finally:
             batches.close()
         batch_bytes = max(batch_bytes, batch_bytes_seen)
@@ -127,17 +129,23 @@ def choose(
     return Choice(best, depth, rates), chosen
 
 
-def _time_batches(batches: Iterator[Any], sizes: Iterator[int], workers: int) -> tuple[float, int]:
-    """Samples per second after a warm-up of one batch per worker; and one batch's array bytes.
+def _time_batches(
+    batches: Iterator[Any], sizes: Iterator[int], workers: int, warm_seconds: float = 0.0
+) -> tuple[float, int]:
+    """Samples per second after a warm-up (one batch per worker, and at least
+    ``warm_seconds``); and one batch's array bytes.
 
     ``sizes`` gives each batch's number of samples, in order.
     """
     warm_up = max(1, workers)
+    began = time.perf_counter()
     batch_bytes = _array_bytes(next(batches))
     next(sizes)
-    for _ in range(warm_up - 1):
+    warmed = 1
+    while warmed < warm_up or time.perf_counter() - began < warm_seconds:
         next(batches)
         next(sizes)
+        warmed += 1
     start = time.perf_counter()
     samples = count = 0
     while True:
