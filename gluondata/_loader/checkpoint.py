@@ -20,6 +20,7 @@ __all__ = [
     "FORMAT_VERSION",
     "EpochProgress",
     "ResumePoint",
+    "check_fields",
     "check_state",
     "numbered_batches",
 ]
@@ -119,39 +120,69 @@ def numbered_batches(
 
 
 def check_state(state: Mapping[str, Any], fingerprint: Mapping[str, Any]) -> ResumePoint:
-    """Check a state against this loader's fingerprint; return where to resume.
+    """Check a DataLoader state against this loader's fingerprint; return where to resume.
 
     Raises
     ------
     ValueError
-        A field differs from this loader's, the state is of a newer format
-        version, or a field is missing; the message names the field.
+        See :func:`check_fields`.
     """
-    if not isinstance(state, Mapping) or state.get("format") != FORMAT:
-        raise ValueError(
-            f"not a DataLoader state: its 'format' field is "
-            f"{state.get('format') if isinstance(state, Mapping) else type(state).__name__!r}, "
-            f"expected {FORMAT!r} (from DataLoader.state_dict())"
-        )
-    version = state.get("version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise ValueError(
-            f"cannot load this DataLoader state: its 'version' is {version!r}, newer than the "
-            f"format version {FORMAT_VERSION} this gluondata reads (upgrade gluondata)"
-        )
-    missing = [name for name in (*fingerprint, *_POSITION_FIELDS) if name not in state]
-    if missing:
-        raise ValueError(f"cannot load this DataLoader state: it has no field {missing[0]!r}")
-    for name, current in fingerprint.items():
-        if state[name] != current:
-            raise ValueError(
-                f"cannot load this DataLoader state: its {name!r} is {state[name]!r} but this "
-                f"DataLoader's is {current!r} (a state resumes the same dataset and batches only"
-                + ("; pass DataLoader(seed=state['seed'])" if name == "seed" else "")
-                + ")"
-            )
+    check_fields(state, FORMAT, fingerprint, _POSITION_FIELDS)
     return ResumePoint(
         batches=int(state["batches"]),
         received_ahead=frozenset(int(p) for p in state["received_ahead"]),
         bad_samples=tuple((int(i), str(e), int(s)) for i, e, s in state["bad_samples"]),
     )
+
+
+def check_fields(
+    state: Mapping[str, Any],
+    kind: str,
+    fingerprint: Mapping[str, Any],
+    required: Sequence[str] = (),
+) -> None:
+    """Refuse a state of another kind, of a newer version, missing a field or not matching.
+
+    Parameters
+    ----------
+    state : mapping
+        The state to check (``format`` and ``version`` fields, the fingerprint's, ``required``).
+    kind : str
+        The ``format`` it must have (e.g. ``"gluondata.DataLoader"``).
+    fingerprint : mapping
+        The fields that must equal this object's.
+    required : sequence of str
+        Further fields it must have.
+
+    Raises
+    ------
+    ValueError
+        Naming the field that is wrong or missing.
+    """
+    name = kind.rsplit(".", 1)[-1]
+    found = state.get("format") if isinstance(state, Mapping) else type(state).__name__
+    if found != kind:
+        raise ValueError(
+            f"not a {name} state: its 'format' field is {found!r}, expected {kind!r} "
+            f"(from {name}.state_dict())"
+        )
+    version = state.get("version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ValueError(
+            f"cannot load this {name} state: its 'version' is {version!r}, newer than the "
+            f"format version {FORMAT_VERSION} this gluondata reads (upgrade gluondata)"
+        )
+    missing = [field for field in (*fingerprint, *required) if field not in state]
+    if missing:
+        raise ValueError(f"cannot load this {name} state: it has no field {missing[0]!r}")
+    for field, current in fingerprint.items():
+        saved = state[field]
+        if isinstance(current, tuple) and isinstance(saved, list):
+            saved = tuple(saved)  # JSON turns tuples into lists
+        if saved != current:
+            raise ValueError(
+                f"cannot load this {name} state: its {field!r} is {state[field]!r} but this "
+                f"{name}'s is {current!r} (a state resumes the same data and batches only"
+                + ("; pass seed=state['seed']" if field == "seed" else "")
+                + ")"
+            )
