@@ -181,3 +181,31 @@ def test_image_record_iter_resumes_with_any_worker_count(images, round_batch):
         io.ImageRecordIter(
             path_imgrec=str(images / "s.rec"), data_shape=(3, 8, 10), batch_size=3, verbose=False
         ).load_state_dict(state)
+
+
+@pytest.mark.parametrize("round_batch", [True, False])
+def test_csv_iter_resumes_from_a_byte_offset(tmp_path, monkeypatch, round_batch):
+    from gluondata.io import _csv
+
+    monkeypatch.setattr(_csv, "CHUNK_BYTES", 40)  # many chunks, lines cut across them
+    (tmp_path / "data").mkdir()
+    rows = [f"{i},{i * 0.5},{-i}\n" for i in range(23)]
+    (tmp_path / "data" / "a.csv").write_text("".join(rows[:15]))
+    (tmp_path / "data" / "b.csv").write_text("".join(rows[15:]))
+    (tmp_path / "label.csv").write_text("".join(f"{i % 3}\n" for i in range(23)))
+
+    def make():
+        return io.CSVIter(
+            data_csv=str(tmp_path / "data"),
+            data_shape=(3,),
+            label_csv=str(tmp_path / "label.csv"),
+            batch_size=5,
+            round_batch=round_batch,
+        )
+
+    check_every_stop(make)
+    it = make()
+    for _ in range(4):
+        it.next()
+    data_position = it.state_dict()["reader"]["data"]
+    assert data_position["file"] == 1 and data_position["offset"] > 0
