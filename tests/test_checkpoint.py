@@ -484,3 +484,44 @@ def test_killed_training_resumes_from_its_last_state(tmp_path):
 
     assert start(killed_dir, {"num_workers": 1, "thread_pool": True}, 0).wait(timeout=120) == 0
     assert log.read_text().splitlines() == reference
+
+
+class KillsItsWorkerOnce(Noisy):
+    """SIGKILLs its worker process the first time it loads index 13 (a marker file remembers)."""
+
+    def __init__(self, marker, n=40):
+        super().__init__(n)
+        self.marker = str(marker)
+
+    def __getitem__(self, idx):
+        import os
+        import signal
+
+        if idx == 13 and not os.path.exists(self.marker):
+            open(self.marker, "w").close()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().__getitem__(idx)
+
+
+def test_resume_holds_when_a_worker_died_before_the_checkpoint(tmp_path):
+    def make(workers, marker="absent"):
+        dataset = KillsItsWorkerOnce(tmp_path / marker)
+        return DataLoader(dataset, batch_size=3, shuffle=True, seed=6, **workers)
+
+    (tmp_path / "absent").touch()  # the reference run kills nothing
+    with make({}) as reference_loader:
+        reference = _batches(reference_loader, 2)
+    loader = make({"num_workers": 2}, marker="killed")
+    received = []
+    for batch in loader:  # the worker loading index 13 dies; its batches are re-run
+        received.append(batch.tobytes())
+        if len(received) == 10:
+            break
+    assert (tmp_path / "killed").exists()
+    state = loader.state_dict()
+    loader.close()
+    with make({"num_workers": 2, "thread_pool": True}) as resumed:
+        resumed.load_state_dict(state)
+        for _ in range(state["epoch"], 2):
+            received += [batch.tobytes() for batch in resumed]
+    assert received == reference
