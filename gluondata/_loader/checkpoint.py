@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
@@ -60,8 +60,8 @@ class EpochProgress:
     ahead: set[int]
     expected_batches: int | None
     budget: Any = None  # the epoch's BadSampleBudget, with on_bad_sample='replace'
-    end: tuple[int, dict[str, Any] | TypeError] | None = None  # (batches, sampler state) at the end
-    lock: threading.Lock | None = None  # serializes with the iterator's next()
+    end: int | None = None  # the epoch's number of batches, once its generator has ended
+    lock: threading.Lock = field(default_factory=threading.Lock)  # the iterator's next() lock
     batches_ref: Any = None  # weak reference to the numbered batches generator
 
     def receive(self, position: int) -> None:
@@ -74,25 +74,21 @@ class EpochProgress:
         else:
             self.ahead.add(position)
 
-    def finish(self, batches: int, end_state: dict[str, Any] | TypeError) -> None:
-        """Note that the epoch has ``batches`` batches and the sampler's state after it."""
-        self.end = (batches, end_state)
-
     def complete(self) -> bool:
         """Whether the caller received every batch of the epoch."""
-        total = self.end[0] if self.end is not None else self.expected_batches
+        total = self.end if self.end is not None else self.expected_batches
         return total is not None and self.frontier >= total and not self.ahead
 
     def drain(self) -> bool:
         """Run the epoch's batch generator to its end, if it is still alive; return whether it was.
 
         Called once every batch was received, so it yields nothing: it only
-        lets the batch sampler record the epoch's end (its rollover carry).
+        lets the batch sampler reach the epoch's end (and keep its rollover carry).
         """
         batches = self.batches_ref() if self.batches_ref is not None else None
         if batches is None:
             return False
-        with self.lock or threading.Lock():
+        with self.lock:
             for _ in batches:
                 pass
         return self.end is not None
@@ -103,8 +99,6 @@ def numbered_batches(
     start: int,
     skip: frozenset[int],
     progress: EpochProgress,
-    batch_sampler: Any,
-    sampler_state: Any,
 ) -> Iterator[tuple[int, Sequence[int]]]:
     """Yield ``(position, indices)`` from ``start``, leaving out ``skip``; note the epoch's end."""
     end = start
@@ -112,11 +106,7 @@ def numbered_batches(
         end = position + 1
         if position not in skip:
             yield position, indices
-    try:
-        end_state = sampler_state(batch_sampler)
-    except TypeError as exc:
-        end_state = exc
-    progress.finish(end, end_state)
+    progress.end = end
 
 
 def check_state(state: Mapping[str, Any], fingerprint: Mapping[str, Any]) -> ResumePoint:
@@ -172,17 +162,17 @@ def check_fields(
             f"cannot load this {name} state: its 'version' is {version!r}, newer than the "
             f"format version {FORMAT_VERSION} this gluondata reads (upgrade gluondata)"
         )
-    missing = [field for field in (*fingerprint, *required) if field not in state]
+    missing = [key for key in (*fingerprint, *required) if key not in state]
     if missing:
         raise ValueError(f"cannot load this {name} state: it has no field {missing[0]!r}")
-    for field, current in fingerprint.items():
-        saved = state[field]
+    for key, current in fingerprint.items():
+        saved = state[key]
         if isinstance(current, tuple) and isinstance(saved, list):
             saved = tuple(saved)  # JSON turns tuples into lists
         if saved != current:
             raise ValueError(
-                f"cannot load this {name} state: its {field!r} is {state[field]!r} but this "
+                f"cannot load this {name} state: its {key!r} is {state[key]!r} but this "
                 f"{name}'s is {current!r} (a state resumes the same data and batches only"
-                + ("; pass seed=state['seed']" if field == "seed" else "")
+                + ("; pass seed=state['seed']" if key == "seed" else "")
                 + ")"
             )
