@@ -352,13 +352,14 @@ class DataLoader:
         else:
             if isinstance(progress.start_state, TypeError):
                 raise progress.start_state
-            position = {
-                "epoch": progress.epoch,
-                "batches": progress.frontier,
-                "received_ahead": sorted(progress.ahead),
-                "batch_sampler": progress.start_state,
-                "bad_samples": [] if progress.budget is None else progress.budget.state(),
-            }
+            with progress.lock:  # another thread may be in next()
+                position = {
+                    "epoch": progress.epoch,
+                    "batches": progress.frontier,
+                    "received_ahead": sorted(progress.ahead),
+                    "batch_sampler": progress.start_state,
+                    "bad_samples": [] if progress.budget is None else progress.budget.state(),
+                }
         return {"format": FORMAT, "version": FORMAT_VERSION, **self._fingerprint(), **position}
 
     def _end_epoch(self, progress: EpochProgress) -> None:
