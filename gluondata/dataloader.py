@@ -280,9 +280,10 @@ class DataLoader:
                 self._max_bad_fraction, len(self._dataset), self._bad_samples, seen
             )
         progress.budget = budget
-        self._recorder = EpochRecorder(
-            epoch, _length(self._batch_sampler), executor, self._progress
-        )
+        remaining = progress.expected_batches  # the progress bar's total
+        if remaining is not None:
+            remaining = max(0, remaining - resume.batches - len(resume.received_ahead))
+        self._recorder = EpochRecorder(epoch, remaining, executor, self._progress)
         iterator = _LoaderIterator(
             self,
             executor,
