@@ -269,14 +269,7 @@ class DataLoader:
         batches = self._index_batches(resume.batches)
         if (self._auto_workers or self._auto_prefetch) and self._autotune is None:
             batches = self._tune(epoch, batches)
-        numbered = numbered_batches(
-            batches,
-            resume.batches,
-            resume.received_ahead,
-            progress,
-            self._batch_sampler,
-            sampler_state,
-        )
+        numbered = numbered_batches(batches, resume.batches, resume.received_ahead, progress)
         progress.batches_ref = weakref.ref(numbered)
         executor = self._ensure_executor()
         in_flight = 1 if executor.runs_in_caller else max(1, self._prefetch)
@@ -287,9 +280,10 @@ class DataLoader:
                 self._max_bad_fraction, len(self._dataset), self._bad_samples, seen
             )
         progress.budget = budget
-        self._recorder = EpochRecorder(
-            epoch, _length(self._batch_sampler), executor, self._progress
-        )
+        remaining = progress.expected_batches  # the progress bar's total
+        if remaining is not None:
+            remaining = max(0, remaining - resume.batches - len(resume.received_ahead))
+        self._recorder = EpochRecorder(epoch, remaining, executor, self._progress)
         iterator = _LoaderIterator(
             self,
             executor,
@@ -346,12 +340,9 @@ class DataLoader:
         """
         progress = self._epoch_progress
         if progress is not None and progress.complete():
-            if progress.end is None and not progress.drain():
-                self._replay_to_end(progress)
-            assert progress.end is not None
-            self._epoch_progress = None
-            self._resume = ResumePoint()
-        if progress is None or self._epoch_progress is None:
+            self._end_epoch(progress)
+            progress = None
+        if progress is None:
             position: dict[str, Any] = {
                 "epoch": self._epoch,
                 "batches": self._resume.batches,
@@ -362,24 +353,31 @@ class DataLoader:
         else:
             if isinstance(progress.start_state, TypeError):
                 raise progress.start_state
-            position = {
-                "epoch": progress.epoch,
-                "batches": progress.frontier,
-                "received_ahead": sorted(progress.ahead),
-                "batch_sampler": progress.start_state,
-                "bad_samples": [] if progress.budget is None else progress.budget.state(),
-            }
+            with progress.lock:  # another thread may be in next()
+                position = {
+                    "epoch": progress.epoch,
+                    "batches": progress.frontier,
+                    "received_ahead": sorted(progress.ahead),
+                    "batch_sampler": progress.start_state,
+                    "bad_samples": [] if progress.budget is None else progress.budget.state(),
+                }
         return {"format": FORMAT, "version": FORMAT_VERSION, **self._fingerprint(), **position}
 
-    def _replay_to_end(self, progress: EpochProgress) -> None:
-        """Give the batch sampler its state after ``progress``'s epoch (its generator is gone)."""
-        if isinstance(progress.start_state, TypeError):
-            raise progress.start_state
-        load_sampler_state(self._batch_sampler, progress.start_state)
-        total = progress.expected_batches or 0
-        for _ in self._index_batches(total):
-            pass
-        progress.finish(total, sampler_state(self._batch_sampler))
+    def _end_epoch(self, progress: EpochProgress) -> None:
+        """Forget an epoch whose batches were all received; its batch sampler reaches the end.
+
+        The end (a rollover carry) is reached by finishing the epoch's batch
+        generator, or, if that is gone, by replaying the epoch's batches of
+        indices from its start state.
+        """
+        if progress.end is None and not progress.drain():
+            if isinstance(progress.start_state, TypeError):
+                raise progress.start_state
+            load_sampler_state(self._batch_sampler, progress.start_state)
+            for _ in self._index_batches(progress.expected_batches or 0):
+                pass
+        self._epoch_progress = None
+        self._resume = ResumePoint()
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Make the next iteration continue from ``state`` (from :meth:`state_dict`).

@@ -22,6 +22,7 @@ from ._base import DataBatch, DataDesc, DataIter
 from ._ndarray import LAST_BATCH_HANDLES
 from ._records import RecordSource, split_count
 from ._schedule import Schedule
+from ._state import check_iter_state, iter_state, unseeded_shuffle
 
 __all__ = ["ImageIter"]
 
@@ -177,6 +178,51 @@ class ImageIter(DataIter):
         if self._plan is not None:
             self._schedule.finish(completed=self._batch_no == len(self._plan))
             self._plan = None
+
+    def _fingerprint(self) -> dict[str, Any]:
+        return {
+            "num_image": len(self._python_order),
+            "batch_size": self.batch_size,
+            "last_batch_handle": self.last_batch_handle,
+            "shuffle": bool(self.shuffle),
+            "seed": self._seed,
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the position after the last batch returned, as a small JSON-serializable dict.
+
+        :meth:`load_state_dict` on an iterator over the same images continues
+        with the same batches (and, with ``seed=``, the same augmentations).
+        Needs ``seed=`` when shuffling.
+        """
+        if self.shuffle and self._seed is None:
+            raise unseeded_shuffle("ImageIter")
+        position = {
+            "schedule": self._schedule.state(),
+            "in_epoch": self._plan is not None,
+            "batches": self._batch_no,
+            "epochs": self._epochs,
+        }
+        return iter_state("ImageIter", self._fingerprint(), position)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from ``state`` (from :meth:`state_dict`).
+
+        Raises
+        ------
+        ValueError
+            The state is of other images, batch size, seed, ... or a newer version.
+        """
+        required = ("schedule", "in_epoch", "batches", "epochs")
+        check_iter_state("ImageIter", state, self._fingerprint(), required)
+        self._schedule.load_state(state["schedule"])
+        self._epochs = int(state["epochs"])
+        self._plan = None
+        if state["in_epoch"]:
+            self._plan = self._schedule.plan()
+            self._flat = np.concatenate([p for p, _ in self._plan] or [np.empty(0, np.int64)])
+            self._batch_no = int(state["batches"])
+            self._cursor = self._batch_no * self.batch_size
 
     def hard_reset(self) -> None:
         """Start the next epoch, dropping the images kept by ``'roll_over'``."""
