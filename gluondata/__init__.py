@@ -1,11 +1,11 @@
 """gluondata: the Gluon data API (Dataset, DataLoader, samplers, batchify) on numpy."""
 
-from . import batchify, image, io, random, recordio, vision
+from . import batchify, distributed, image, io, random, recordio, vision
 from ._loader.bad_samples import BadSample, BadSampleWarning, TooManyBadSamplesError
 from ._loader.columns import SampleColumns
 from ._loader.pool import WorkerDiedError
 from ._loader.worker_info import WorkerInfo, get_worker_info
-from .dataloader import DataLoader
+from .dataloader import DataLoader, MaskedBatch
 from .dataset import ArrayDataset, Dataset, RecordFileDataset, SimpleDataset
 from .sampler import (
     BatchSampler,
@@ -28,6 +28,7 @@ __all__ = [
     "Dataset",
     "FilterSampler",
     "IntervalSampler",
+    "MaskedBatch",
     "RandomSampler",
     "RecordFileDataset",
     "SampleColumns",
@@ -40,6 +41,7 @@ __all__ = [
     "WorkerInfo",
     "__version__",
     "batchify",
+    "distributed",
     "get_worker_info",
     "image",
     "io",

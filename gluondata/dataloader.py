@@ -7,18 +7,34 @@ import itertools
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
+
+import numpy as np
 
 from ._loader.bad_samples import POLICIES, BadSample, BadSampleBudget
 from ._loader.executors import BatchTimeout, Executor, InlineExecutor, PendingTasks, ThreadExecutor
 from ._loader.fetch import BatchJob, BatchTask, Outcome
 from ._loader.pool import ProcessExecutor
+from ._loader.shards import ShardedBatchSampler
 from .batchify import default_batchify_fn
+from .distributed import check_ranks_agree, resolve_shards
 from .image import get_backend
 from .random import fresh_seed
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
 
-__all__ = ["DataLoader"]
+__all__ = ["DataLoader", "MaskedBatch"]
+
+
+class MaskedBatch(NamedTuple):
+    """A batch and its validity mask (``DataLoader(with_mask=True)``).
+
+    ``mask[i]`` is False when sample ``i`` of the batch is padding that a
+    sharded loader added so that every rank yields the same number of
+    batches: leave it out of metrics and losses.
+    """
+
+    batch: Any
+    mask: np.ndarray
 
 
 class DataLoader:
@@ -91,6 +107,33 @@ class DataLoader:
         With ``'replace'``: once more than this fraction of the dataset's
         samples have failed in an epoch, a batch with a bad sample raises
         :class:`~gluondata.TooManyBadSamplesError` instead.
+    num_shards : int or 'auto', optional
+        Yield only shard ``shard_index`` of ``num_shards`` of every epoch
+        (one rank's part of a distributed job). All shards compute the same
+        global order from ``(seed, epoch)`` and deal it round-robin, so each
+        index is in exactly one shard, and every shard yields ``len(loader)``
+        batches; step ``k`` of all shards together is batch ``k`` of one
+        loader with ``batch_size * num_shards``. With ``'keep'``, a shard's
+        last batch may end with one padding sample (see ``with_mask``);
+        ``'discard'`` drops the same global tail on every shard; ``'rollover'``
+        carries the global tail, the same on every shard. ``'auto'``: the
+        world size and rank of the initialized ``torch.distributed`` process
+        group, else of the ``WORLD_SIZE``/``RANK`` environment variables
+        (torchrun), else one shard. A sharded loader's ``seed`` defaults
+        to 0, so that every rank draws the same order.
+    shard_index : int or 'auto', optional
+        This loader's shard, in ``0 .. num_shards - 1``.
+    with_mask : bool, default False
+        Yield :class:`MaskedBatch` ``(batch, mask)`` pairs; ``mask`` is a
+        boolean array, False for padding samples.
+    check_ranks : bool, default True
+        With ``num_shards`` and an initialized ``torch.distributed`` process
+        group, the first iteration checks (one ``all_gather_object`` over
+        gloo) that every rank has the same seed, dataset length, batch size,
+        last_batch and num_shards and that every shard has a rank, and raises
+        :class:`~gluondata.distributed.RankMismatchError` on every rank
+        otherwise. Every rank of the group must then iterate the loader: pass
+        False when only some do.
     pin_device_id, auto_reload, try_nopython
         Accepted so that Gluon code runs unchanged; they do nothing here.
     """
@@ -118,6 +161,10 @@ class DataLoader:
         seed_global_rngs: bool = True,
         on_bad_sample: str = "raise",
         max_bad_fraction: float = 0.01,
+        num_shards: int | str | None = None,
+        shard_index: int | str | None = None,
+        with_mask: bool = False,
+        check_ranks: bool = True,
         pin_device_id: int = 0,
         auto_reload: bool = False,
         try_nopython: bool | None = None,
@@ -130,7 +177,16 @@ class DataLoader:
             raise ValueError(f"on_bad_sample must be one of {POLICIES}, given {on_bad_sample!r}")
         if not 0 <= max_bad_fraction <= 1:
             raise ValueError(f"max_bad_fraction must be in [0, 1], given {max_bad_fraction}")
+        shards = resolve_shards(num_shards, shard_index)
+        if shards is not None and batch_sampler is not None:
+            raise ValueError(
+                "num_shards must not be combined with batch_sampler: give batch_size "
+                "(and sampler/shuffle/last_batch) so that the loader deals the batches"
+            )
+        if seed is None and shards is not None:
+            seed = 0  # every rank must draw the same order
         self._seed = fresh_seed() if seed is None else int(seed)
+        self._shards = shards
         if batch_sampler is None:
             if batch_size is None:
                 raise ValueError("batch_size must be specified unless batch_sampler is specified")
@@ -145,7 +201,12 @@ class DataLoader:
                     "shuffle must not be specified if sampler is specified "
                     "(a sampler already decides the order: use RandomSampler to shuffle)"
                 )
-            batch_sampler = BatchSampler(sampler, batch_size, last_batch or "keep")
+            if shards is None:
+                batch_sampler = BatchSampler(sampler, batch_size, last_batch or "keep")
+            else:
+                batch_sampler = ShardedBatchSampler(
+                    sampler, batch_size, last_batch or "keep", *shards
+                )
         elif batch_size is not None or shuffle or sampler is not None or last_batch is not None:
             raise ValueError(
                 "batch_size, shuffle, sampler and last_batch must not be specified if "
@@ -171,6 +232,8 @@ class DataLoader:
         self._bad_samples: list[BadSample] = []
         self._executor: Executor | None = None
         self._epoch = 0
+        self._with_mask = bool(with_mask)
+        self._ranks_unchecked = shards is not None and check_ranks
 
     @property
     def dataset(self) -> Any:
@@ -196,6 +259,16 @@ class DataLoader:
         """
         return self._bad_samples
 
+    @property
+    def num_shards(self) -> int:
+        """How many shards each epoch is dealt to (1 when not sharded)."""
+        return 1 if self._shards is None else self._shards[0]
+
+    @property
+    def shard_index(self) -> int:
+        """Which shard this loader yields (0 when not sharded)."""
+        return 0 if self._shards is None else self._shards[1]
+
     def __len__(self) -> int:
         return len(self._batch_sampler)
 
@@ -211,20 +284,50 @@ class DataLoader:
             set_epoch(epoch)
 
     def __iter__(self) -> Iterator[Any]:
+        if self._ranks_unchecked:
+            self._check_ranks()
         epoch = self._epoch
         self._epoch += 1
         executor = self._ensure_executor()
         in_flight = 1 if executor.runs_in_caller else max(1, self._prefetch)
+        masked_batches = getattr(self._batch_sampler, "masked_batches", None)
         index_batches = getattr(self._batch_sampler, "index_batches", None)
-        batches = iter(self._batch_sampler) if index_batches is None else index_batches()
+        if self._with_mask and masked_batches is not None:
+            batches: Iterator[Any] = masked_batches()
+        else:
+            batches = iter(self._batch_sampler) if index_batches is None else index_batches()
+            if self._with_mask:
+                batches = ((b, np.ones(len(b), dtype=bool)) for b in batches)
         budget = (
             BadSampleBudget(self._max_bad_fraction, len(self._dataset), self._bad_samples)
             if self._on_bad_sample == "replace"
             else None
         )
         return _LoaderIterator(
-            self, executor, batches, epoch, in_flight, self._timeout, self._in_order, budget
+            self,
+            executor,
+            batches,
+            epoch,
+            in_flight,
+            self._timeout,
+            self._in_order,
+            budget,
+            self._with_mask,
         )
+
+    def _check_ranks(self) -> None:
+        num_shards, shard_index = self._shards
+        sampler = self._batch_sampler
+        fields = {
+            "seed": self._seed,
+            "dataset length": len(self._dataset),
+            "sampler length": len(sampler.sampler),
+            "batch_size": sampler.batch_size,
+            "last_batch": sampler.last_batch,
+            "num_shards": num_shards,
+        }
+        check_ranks_agree("DataLoader", fields, num_shards, shard_index)
+        self._ranks_unchecked = False
 
     def _ensure_executor(self) -> Executor:
         if self._executor is None:
@@ -290,6 +393,7 @@ class _LoaderIterator:
         timeout: float,
         in_order: bool,
         budget: BadSampleBudget | None,
+        with_mask: bool = False,
     ) -> None:
         self._loader = loader  # its workers live as long as this iterator
         self._budget = budget
@@ -304,16 +408,19 @@ class _LoaderIterator:
         self._ready: collections.deque[tuple[BatchTask, Outcome]] = collections.deque()
         self._group_size = 1
         self._exhausted = False
+        self._with_mask = with_mask
+        self._masks: dict[int, np.ndarray] = {}  # by position, with_mask only
 
     def __iter__(self) -> _LoaderIterator:
         return self
 
     def _submit_more(self) -> None:
         while not self._exhausted and len(self._pending) < self._in_flight:
-            tasks = [
-                BatchTask(self._epoch, position, indices)
-                for position, indices in itertools.islice(self._batches, self._group_size)
-            ]
+            items = list(itertools.islice(self._batches, self._group_size))
+            if self._with_mask:
+                self._masks.update((position, mask) for position, (_, mask) in items)
+                items = [(position, indices) for position, (indices, _) in items]
+            tasks = [BatchTask(self._epoch, position, indices) for position, indices in items]
             if not tasks:
                 self._exhausted = True
                 return
@@ -355,12 +462,13 @@ class _LoaderIterator:
                 raise StopIteration
             self._collect()
             self._submit_more()
-        _, outcome = self._ready.popleft()
+        task, outcome = self._ready.popleft()
+        mask = self._masks.pop(task.position) if self._with_mask else None
         if outcome.bad and self._budget is not None:
             self._budget.note(outcome.bad)
         if outcome.error is not None:
             raise outcome.error
-        return outcome.batch
+        return outcome.batch if mask is None else MaskedBatch(outcome.batch, mask)
 
     def close(self) -> None:
         """Drop the batches not yet returned."""

@@ -198,16 +198,26 @@ def test_the_circle_finder_finds_a_circle(tmp_path):
 MAY_IMPORT = {
     "random": set(),
     "strings": set(),
+    "distributed": set(),
     "image": {"random"},
     "recordio": {"image"},
     "sampler": {"random"},
     "_loader": {"image", "random"},
     "batchify": {"_loader"},
     "dataset": {"_loader", "random", "recordio", "sampler"},
-    "dataloader": {"_loader", "batchify", "image", "random", "sampler"},
+    "dataloader": {"_loader", "batchify", "distributed", "image", "random", "sampler"},
     "im2rec": {"image", "recordio", "strings"},
     "vision": {"_loader", "dataset", "im2rec", "image", "random", "recordio", "strings"},
-    "io": {"_loader", "dataloader", "im2rec", "image", "random", "recordio", "sampler"},
+    "io": {
+        "_loader",
+        "dataloader",
+        "distributed",
+        "im2rec",
+        "image",
+        "random",
+        "recordio",
+        "sampler",
+    },
 }
 
 
