@@ -1,0 +1,95 @@
+"""Sharding across real processes: 2- and 3-rank torch.distributed gloo groups on 127.0.0.1."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch.distributed")
+
+from gluondata import BatchSampler, RandomSampler
+
+HERE = Path(__file__).resolve().parent
+LENGTH, BATCH_SIZE = 23, 4  # as in distributed_rank.py
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def groups(tmp_path_factory):
+    """{world: [results of each rank]}: a 3-rank group, then a 2-rank one (same processes)."""
+    folder = tmp_path_factory.mktemp("distributed")
+    specs = [f"{world}:{free_port()}" for world in (3, 2)]
+    processes = []
+    for rank in range(3):
+        out = folder / f"rank{rank}.json"
+        command = [sys.executable, str(HERE / "distributed_rank.py"), str(out), str(rank), *specs]
+        env = dict(os.environ, OMP_NUM_THREADS="1")
+        env.pop("WORLD_SIZE", None)
+        env.pop("RANK", None)
+        processes.append(
+            (subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True), out)
+        )
+    try:
+        for process, _ in processes:
+            _, stderr = process.communicate(timeout=120)
+            assert process.returncode == 0, stderr
+    finally:
+        for process, _ in processes:
+            process.kill()
+    ranks = [json.loads(out.read_text()) for _, out in processes]
+    return {world: [r[str(world)] for r in ranks if str(world) in r] for world in (2, 3)}
+
+
+def single_process_epochs(last_batch, world, epochs=2):
+    """Batches of one loader with the global batch size, same seed."""
+    sampler = BatchSampler(RandomSampler(LENGTH, seed=7), BATCH_SIZE * world, last_batch)
+    return [[sorted(batch) for batch in sampler] for _ in range(epochs)]
+
+
+@pytest.mark.parametrize("world", [2, 3])
+@pytest.mark.parametrize("last_batch", ["keep", "discard", "rollover"])
+def test_every_rank_sees_its_shard_and_the_union_is_one_epoch(groups, world, last_batch):
+    results = groups[world]
+    gathered = results[0][last_batch]
+    assert all(r[last_batch] == gathered for r in results)  # every rank gathered the same
+    expected = single_process_epochs(last_batch, world)
+    for epoch, single in enumerate(expected):
+        per_rank = [gathered[rank][epoch] for rank in range(world)]
+        # equal batch counts on every rank
+        assert {len(batches) for batches in per_rank} == {len(single)}
+        steps = [
+            sorted(i for batches in per_rank for i, valid in zip(*batches[k], strict=True) if valid)
+            for k in range(len(single))
+        ]
+        assert steps == single
+        valid = [i for step in steps for i in step]
+        if last_batch == "keep":
+            assert sorted(valid) == list(range(LENGTH))  # each index once per epoch
+        elif last_batch == "discard":
+            assert len(valid) == len(set(valid))
+
+
+@pytest.mark.parametrize("world", [2, 3])
+def test_masked_evaluation_summed_over_ranks_equals_one_process(groups, world):
+    labels = np.random.default_rng(1).integers(0, 2, size=LENGTH)
+    predictions = np.random.default_rng(2).integers(0, 2, size=LENGTH)
+    single = [int((predictions == labels).sum()), LENGTH]
+    assert [r["evaluation"] for r in groups[world]] == [single] * world
+
+
+@pytest.mark.parametrize("world", [2, 3])
+def test_a_rank_with_another_seed_fails_on_every_rank(groups, world):
+    messages = [r["mismatch"] for r in groups[world]]
+    assert len(set(messages)) == 1 and messages[0] is not None
+    others = "0, 2" if world == 3 else "0"
+    assert f"seed: 4 on rank{'s' if world == 3 else ''} {others}; 5 on rank 1" in messages[0]
