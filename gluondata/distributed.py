@@ -20,6 +20,7 @@ __all__ = [
     "RankMismatchError",
     "check_ranks_agree",
     "process_group_ready",
+    "resolve_parts",
     "resolve_shards",
     "world",
 ]
@@ -102,6 +103,19 @@ def resolve_shards(
     if not 0 <= index < count:
         raise ValueError(f"{index_name} must be in 0..{count - 1}, given {index}")
     return count, index
+
+
+def resolve_parts(num_parts: int | str, part_index: int | str) -> tuple[int, int]:
+    """The mx.io iterators' ``num_parts``/``part_index`` (defaults 1 and 0) as integers.
+
+    ``num_parts="auto"`` takes both from :func:`world`; ``part_index`` must then
+    be ``"auto"`` or its default 0.
+    """
+    if num_parts == AUTO and part_index in (0, AUTO):
+        part_index = None
+    resolved = resolve_shards(num_parts, part_index, ("num_parts", "part_index"))
+    assert resolved is not None
+    return resolved
 
 
 def check_ranks_agree(
