@@ -1,7 +1,9 @@
 """Sharding across real processes: 2- and 3-rank torch.distributed gloo groups on 127.0.0.1."""
 
+import importlib.util
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -12,9 +14,10 @@ import pytest
 
 pytest.importorskip("torch.distributed")
 
-from gluondata import BatchSampler, RandomSampler
+from gluondata import BatchSampler, RandomSampler, cli
 
 HERE = Path(__file__).resolve().parent
+EXAMPLE = HERE.parent / "examples" / "distributed_train.py"
 LENGTH, BATCH_SIZE = 23, 4  # as in distributed_rank.py
 
 
@@ -93,3 +96,36 @@ def test_a_rank_with_another_seed_fails_on_every_rank(groups, world):
     assert len(set(messages)) == 1 and messages[0] is not None
     others = "0, 2" if world == 3 else "0"
     assert f"seed: 4 on rank{'s' if world == 3 else ''} {others}; 5 on rank 1" in messages[0]
+
+
+def test_the_ddp_example_trains_under_torchrun(tmp_path):
+    """examples/distributed_train.py on a .rec packed by ``gluondata im2rec``, 2 ranks."""
+    spec = importlib.util.spec_from_file_location("distributed_train", EXAMPLE)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    example.make_folder(tmp_path / "images", per_class=21)
+    for argv in (["--list", "--recursive"], []):
+        assert cli.main(["im2rec", *argv, str(tmp_path / "shapes"), str(tmp_path / "images")]) == 0
+    torchrun = Path(sys.executable).with_name("torchrun")
+    launcher = (
+        [str(torchrun)] if torchrun.exists() else [sys.executable, "-m", "torch.distributed.run"]
+    )
+    command = [
+        *launcher,
+        "--standalone",
+        "--nproc_per_node=2",
+        str(EXAMPLE),
+        "--data",
+        str(tmp_path / "shapes.rec"),
+    ]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    # 42 images, 2 ranks x 4 per step: 5 steps each (2 images of the global tail dropped)
+    for rank in (0, 1):
+        assert all(f"rank {rank}/2 epoch {e}: 5 steps" in out for e in range(3)), out
+    # evaluation with the mask counts each image once over both ranks
+    counted = re.findall(r"epoch \d: accuracy (\d+)/(\d+) \(the dataset has 42 images\)", out)
+    assert [int(n) for _, n in counted] == [42, 42, 42], out
+    assert int(counted[-1][0]) >= 30, out
