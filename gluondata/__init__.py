@@ -3,6 +3,7 @@
 from . import batchify, distributed, image, io, random, recordio, vision
 from ._loader.bad_samples import BadSample, BadSampleWarning, TooManyBadSamplesError
 from ._loader.columns import SampleColumns
+from ._loader.crash_watch import SampleCrashedWorkerError
 from ._loader.pool import WorkerDiedError
 from ._loader.worker_info import WorkerInfo, get_worker_info
 from .dataloader import DataLoader, MaskedBatch
@@ -32,6 +33,7 @@ __all__ = [
     "RandomSampler",
     "RecordFileDataset",
     "SampleColumns",
+    "SampleCrashedWorkerError",
     "Sampler",
     "SequentialSampler",
     "SimpleDataset",

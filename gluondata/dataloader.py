@@ -14,7 +14,7 @@ import numpy as np
 from ._loader.bad_samples import POLICIES, BadSample, BadSampleBudget
 from ._loader.executors import BatchTimeout, Executor, InlineExecutor, PendingTasks, ThreadExecutor
 from ._loader.fetch import BatchJob, BatchTask, Outcome
-from ._loader.pool import ProcessExecutor
+from ._loader.pool import ProcessExecutor, WorkerDiedError
 from ._loader.shards import ShardedBatchSampler
 from .batchify import default_batchify_fn
 from .distributed import check_ranks_agree, resolve_shards
@@ -84,8 +84,11 @@ class DataLoader:
         Past it, batches travel pickled: slower, never a deadlock.
     max_worker_restarts : int, default 3
         How many dead worker processes are replaced per epoch (their batches
-        re-run) before the batches of the next one to die fail with
-        ``WorkerDiedError``; the next epoch starts with fresh workers.
+        re-run, so no index is lost or repeated). One death more ends the
+        epoch: the loop gets one ``WorkerDiedError`` naming the deaths and the
+        batches not delivered, and the next epoch starts with fresh workers. A
+        sample that kills a worker twice becomes a bad sample (see
+        ``on_bad_sample``), not loaded again by this loader.
     in_order : bool, default True
         Yield batches in sampler order; with False, a batch is yielded as
         soon as it is ready (the same batches, in the order they finish).
@@ -103,6 +106,9 @@ class DataLoader:
         from (seed, epoch, index) so the batch is the same for any number of
         workers, keeps the batch's size, warns with a
         :class:`~gluondata.BadSampleWarning` and logs it in :attr:`bad_samples`.
+        With worker processes, a sample that kills its worker twice (a
+        segfault, ``os._exit``, the OOM killer) counts as failing to load, with
+        :class:`~gluondata.SampleCrashedWorkerError` naming the signal.
     max_bad_fraction : float, default 0.01
         With ``'replace'``: once more than this fraction of the dataset's
         samples have failed in an epoch, a batch with a bad sample raises
@@ -467,6 +473,8 @@ class _LoaderIterator:
         if outcome.bad and self._budget is not None:
             self._budget.note(outcome.bad)
         if outcome.error is not None:
+            if isinstance(outcome.error, WorkerDiedError):  # the epoch is over
+                self.close()
             raise outcome.error
         return outcome.batch if mask is None else MaskedBatch(outcome.batch, mask)
 

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..random import SampleKey, new_streams, seeded_globals, set_sample_key
+from . import crash_watch
 from .bad_samples import MAX_ATTEMPTS, BadSample, describe_error, substitute_index
 
 __all__ = [
@@ -96,9 +97,12 @@ def run_tasks(
 def portable_error(exc: Exception) -> Exception:
     """Return ``exc`` ready to be pickled to another process.
 
-    A traceback does not pickle, so its text becomes a note; an exception
-    that would not survive pickling is replaced by a RuntimeError naming it.
+    A traceback does not pickle, so its text becomes a note (not for the
+    loader's own verdict on a lethal sample, whose traceback says nothing); an
+    exception that would not survive pickling is replaced by a RuntimeError naming it.
     """
+    if isinstance(exc, crash_watch.SampleCrashedWorkerError):
+        return exc
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     try:
         pickle.loads(pickle.dumps(exc))
@@ -121,6 +125,7 @@ def run_batch(job: BatchJob, task: BatchTask, bad: list[BadSample] | None = None
         Where the samples that failed and were replaced (``on_bad_sample='replace'``)
         are appended, also when the batch then fails.
     """
+    crash_watch.loading_batch((task.epoch, task.position), task.describe)
     rng_scope = (
         seeded_globals(job.seed, task.epoch, task.position)
         if job.seed_globals
@@ -129,6 +134,7 @@ def run_batch(job: BatchJob, task: BatchTask, bad: list[BadSample] | None = None
     with rng_scope:
         with new_streams():
             samples = _fetch(job, task, [] if bad is None else bad)
+        crash_watch.done_loading()
         try:
             return job.batchify_fn(samples)
         except Exception as exc:
@@ -138,10 +144,11 @@ def run_batch(job: BatchJob, task: BatchTask, bad: list[BadSample] | None = None
 
 def _fetch(job: BatchJob, task: BatchTask, bad: list[BadSample]) -> Any:
     getitems = getattr(job.dataset, "__getitems__", None)
-    if getitems is None:
+    if getitems is None or crash_watch.one_by_one((task.epoch, task.position)):
         return _fetch_each(job, task, bad)
     previous_key = set_sample_key(SampleKey(job.seed, task.epoch, None))
     try:
+        crash_watch.loading_batched()
         return getitems(task.indices)
     except Exception as exc:
         add_note(exc, f"gluondata: raised by __getitems__ on {task.describe()}")
@@ -169,6 +176,7 @@ def _fetch_each(job: BatchJob, task: BatchTask, bad: list[BadSample]) -> list[An
             key = index if random_key is None else random_key(index)
             set_sample_key(SampleKey(seed, epoch, key))
             try:
+                crash_watch.loading_sample(index)
                 samples.append(dataset[index])
             except Exception as exc:
                 add_note(
@@ -200,6 +208,7 @@ def _substitute(
         key = substitute if random_key is None else random_key(substitute)
         set_sample_key(SampleKey(job.seed, task.epoch, key))
         try:
+            crash_watch.loading_sample(substitute)
             with new_streams():
                 return dataset[substitute]
         except Exception as exc:

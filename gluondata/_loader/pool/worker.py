@@ -17,6 +17,7 @@ from multiprocess import reduction
 
 from ...image import set_backend
 from ...random import seed_globals
+from .. import crash_watch
 from ..alloc import Arena, arena
 from ..bad_samples import BadSample
 from ..fetch import BatchJob, BatchTask, add_note, portable_error, run_batch
@@ -40,13 +41,17 @@ def worker_main(
     job: BatchJob,
     worker_init_fn: Callable[[int], None] | None,
     parent_pid: int,
+    progress: Any,
 ) -> None:
     """Serve batch tasks from ``conn`` until told to stop or the parent goes away.
 
     Messages in: ``("slot", id, size)`` followed by the slot's descriptor,
     ``("drop", id)``, ``("run", task_id, batch_tasks, slot_id)``,
-    ``("grant", slot_id)`` (an answer to "need"), or ``None``.
-    Messages out: ``("need", task_id, nbytes)`` when a task came without a
+    ``("grant", slot_id)`` (an answer to "need"), ``("verdicts", ...)`` (see
+    :class:`~gluondata._loader.crash_watch.Verdicts`), or ``None``.
+    ``progress`` is the shared cell where the worker records which task, batch
+    and sample it is on. Messages out: ``("ready",)`` once started,
+    ``("need", task_id, nbytes)`` when a task came without a
     slot and its batches turned out large, and ``("done", task_id, outcomes,
     needed_bytes, seconds)`` with one ``(payload, error, bad_samples)`` outcome per batch;
     all batches of a task share its slot.
@@ -57,6 +62,7 @@ def worker_main(
     set_worker_info(WorkerInfo(worker_id, num_workers, job.seed, job.dataset))
     seed_globals(job.seed, worker_id)
     set_backend(job.image_backend)
+    crash_watch.install(progress)
     init_error = None
     if worker_init_fn is not None:
         try:
@@ -77,6 +83,7 @@ class _Server:
         self.set_aside: collections.deque[Any] = collections.deque()
 
     def serve(self) -> None:
+        self._send(("ready",))
         while (message := self._next()) is not None:
             if message[0] == "run":
                 self._run(*message[1:])
@@ -92,27 +99,31 @@ class _Server:
             return None
 
     def _apply(self, message: Any) -> None:
-        kind, slot_id = message[0], message[1]
+        kind = message[0]
         if kind == "slot":
             fd = reduction.recv_handle(self.conn)
-            self.slots[slot_id] = mmap.mmap(fd, message[2], flags=_MAP_FLAGS)
+            self.slots[message[1]] = mmap.mmap(fd, message[2], flags=_MAP_FLAGS)
             os.close(fd)
         elif kind == "drop":
-            slot = self.slots.pop(slot_id, None)
+            slot = self.slots.pop(message[1], None)
             if slot is not None:
                 slot.close()
+        elif kind == "verdicts":
+            crash_watch.update(*message[1:])
 
     def _send(self, message: Any) -> None:
         self.conn.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
 
     def _run(self, task_id: int, tasks: list[BatchTask], slot_id: int | None) -> None:
         start = time.perf_counter()
+        crash_watch.running_task(task_id)
         if self.init_error is not None:
             outcomes, needed = [(None, self.init_error, ())] * len(tasks), 0
         elif slot_id in self.slots:
             outcomes, needed = self._compute_into(tasks, Arena(self.slots[slot_id]))
         else:
             outcomes, needed = self._compute_then_place(task_id, tasks)
+        crash_watch.running_task(crash_watch.IDLE)
         self._send(("done", task_id, outcomes, needed, time.perf_counter() - start))
 
     def _compute_into(self, tasks: list[BatchTask], task_arena: Arena) -> tuple[list[Any], int]:
