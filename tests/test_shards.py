@@ -187,3 +187,62 @@ def test_auto_reads_the_launcher_environment(monkeypatch):
     monkeypatch.delenv("RANK")
     with pytest.raises(ValueError, match="sets WORLD_SIZE but not RANK"):
         world()
+
+
+def sharded(length, batch_size, num_shards, last_batch, seed=3):
+    return [
+        ShardedBatchSampler(RandomSampler(length, seed=seed), batch_size, last_batch, num_shards, r)
+        for r in range(num_shards)
+    ]
+
+
+def valid_of(batches):
+    return [i for indices, valid in batches for i in indices[valid].tolist()]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    length=st.integers(0, 50),
+    batch_size=st.integers(1, 5),
+    before=st.integers(1, 4),
+    after=st.integers(1, 4),
+    last_batch=st.sampled_from(["keep", "discard", "rollover"]),
+    data=st.data(),
+)
+def test_an_interrupted_epoch_resumes_on_another_number_of_shards(
+    length, batch_size, before, after, last_batch, data
+):
+    """N ranks stop after k steps of epoch 1; M ranks deal the rest: each index once."""
+    old = sharded(length, batch_size, before, last_batch)
+    for s in old:  # epoch 0 complete (it may leave a rollover carry)
+        list(s.masked_batches())
+    epoch1 = [list(s.masked_batches()) for s in old]
+    steps = data.draw(st.integers(0, len(epoch1[0])), label="steps before the interruption")
+    done = [i for batches in epoch1 for i in valid_of(batches[:steps])]
+    positions = [s.epoch_position(steps) for s in old]
+    assert all(p == positions[0] for p in positions)  # the same on every rank
+
+    new = sharded(length, batch_size, after, last_batch)
+    for s in new:
+        s.set_epoch(1)
+        s.resume_epoch(**positions[0])
+    counts = {len(s) for s in new}
+    rest = [list(s.masked_batches()) for s in new]
+    assert {len(batches) for batches in rest} == counts and len(counts) == 1
+    carried = new[0]._carry.tolist()
+    assert all(s._carry.tolist() == carried for s in new)
+    if before == after:  # the same remaining batches as the uninterrupted run
+        assert [[i.tolist() for i, _ in b] for b in rest] == [
+            [i.tolist() for i, _ in b[steps:]] for b in epoch1
+        ]
+
+    order = RandomSampler(length, seed=3)
+    order.set_epoch(1)
+    epoch_stream = positions[0]["carry"] + order.epoch_indices().tolist()
+    seen = done + [i for batches in rest for i in valid_of(batches)]
+    if last_batch == "keep":
+        assert sorted(seen) == sorted(epoch_stream)
+    elif last_batch == "rollover":  # yielded or carried: each position of the stream once
+        assert sorted(seen + carried) == sorted(epoch_stream)
+    else:
+        assert len(seen) == len(set(seen)) and set(seen) <= set(epoch_stream)

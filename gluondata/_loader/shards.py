@@ -45,19 +45,21 @@ def shard_batches(
     num_shards: int,
     shard_index: int,
     last_batch: str,
-    first_batch: int = 0,
+    start: int = 0,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Yield ``(indices, valid)`` for each batch of one shard, from batch ``first_batch``.
+    """Yield ``(indices, valid)`` for each batch of one shard, dealing ``stream[start:]``.
 
-    ``valid`` is a boolean mask, False for padding (only with ``keep``).
+    ``valid`` is a boolean mask, False for padding (only with ``keep``): the
+    padding for position ``p`` past the end is ``stream[p % len(stream)]``.
     """
     length = len(stream)
+    left = max(0, length - start)
     step = batch_size * num_shards
-    count = shard_batch_count(length, batch_size, num_shards, last_batch)
-    share = -(-length // num_shards) if last_batch == "keep" else count * batch_size
-    for k in range(first_batch, count):
-        begin = k * step + shard_index
-        indices = stream[begin : min((k + 1) * step, length) : num_shards]
+    count = shard_batch_count(left, batch_size, num_shards, last_batch)
+    share = -(-left // num_shards) if last_batch == "keep" else count * batch_size
+    for k in range(count):
+        begin = start + k * step + shard_index
+        indices = stream[begin : min(start + (k + 1) * step, length) : num_shards]
         size = min(batch_size, share - k * batch_size)
         valid = np.arange(size) < len(indices)
         if len(indices) < size:
@@ -101,7 +103,9 @@ class ShardedBatchSampler:
         self._last_batch = last_batch
         self._num_shards = int(num_shards)
         self._shard_index = int(shard_index)
-        self._carry = np.empty(0, dtype=np.int64)
+        self._carry = np.empty(0, dtype=np.int64)  # opens the next epoch's stream
+        self._skip = 0  # global positions of the next epoch's stream already consumed
+        self._opened = (self._carry, 0)  # (carry, skip) that opened the current epoch
 
     @property
     def batch_size(self) -> int:
@@ -134,29 +138,54 @@ class ShardedBatchSampler:
         if set_epoch is not None:
             set_epoch(epoch)
 
-    def global_stream(self) -> np.ndarray:
-        """This epoch's global order: the rollover carry, then the sampler's order.
+    def global_stream(self) -> tuple[np.ndarray, int]:
+        """This epoch's global order and the number of its positions already consumed.
 
-        Moves the sampler to its next epoch and takes the carry for the next one.
+        The order is the rollover carry, then the sampler's order; positions
+        are consumed only after :meth:`resume_epoch`. Moves the sampler to its
+        next epoch and takes the carry for the next one.
         """
         epoch_indices = getattr(self._sampler, "epoch_indices", None)
         order = epoch_indices() if epoch_indices is not None else list(self._sampler)
         stream = np.concatenate([self._carry, np.asarray(order, dtype=np.int64)])
         stream.flags.writeable = False  # batches are views: a dataset must not write them
-        self._carry = np.empty(0, dtype=np.int64)
+        start = min(self._skip, len(stream))
+        self._opened = (self._carry, start)
+        self._carry, self._skip = np.empty(0, dtype=np.int64), 0
         if self._last_batch == "rollover":
-            used = len(stream) - len(stream) % (self._batch_size * self._num_shards)
-            self._carry = stream[used:].copy()
-        return stream
+            left = len(stream) - start
+            self._carry = stream[len(stream) - left % (self._batch_size * self._num_shards) :]
+            self._carry = self._carry.copy()
+        return stream, start
+
+    def epoch_position(self, batches_done: int) -> dict[str, Any]:
+        """Where the current epoch stands once every shard has yielded ``batches_done`` batches.
+
+        ``carry`` opened the epoch's global stream and its first ``consumed``
+        positions are done: for any number of shards, :meth:`resume_epoch`
+        deals the rest. Both are global, the same on every rank.
+        """
+        carry, start = self._opened
+        return {
+            "carry": carry.tolist(),
+            "consumed": start + batches_done * self._batch_size * self._num_shards,
+        }
+
+    def resume_epoch(self, carry: Any, consumed: int) -> None:
+        """Make the next epoch's stream open with ``carry`` and skip ``consumed`` positions.
+
+        The sampler must be set to that epoch too (``set_epoch``).
+        """
+        if int(consumed) < 0:
+            raise ValueError(f"consumed must be 0 or more, got {consumed}")
+        self._carry = np.asarray(carry, dtype=np.int64).reshape(-1)
+        self._skip = int(consumed)
 
     def masked_batches(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield this epoch's ``(indices, valid)`` pairs (``valid`` is False for padding)."""
+        stream, start = self.global_stream()
         return shard_batches(
-            self.global_stream(),
-            self._batch_size,
-            self._num_shards,
-            self._shard_index,
-            self._last_batch,
+            stream, self._batch_size, self._num_shards, self._shard_index, self._last_batch, start
         )
 
     def index_batches(self) -> Iterator[np.ndarray]:
@@ -167,7 +196,7 @@ class ShardedBatchSampler:
         return (indices.tolist() for indices in self.index_batches())
 
     def __len__(self) -> int:
-        total = len(self._carry) + len(self._sampler)
+        total = max(0, len(self._carry) + len(self._sampler) - self._skip)
         return shard_batch_count(total, self._batch_size, self._num_shards, self._last_batch)
 
     def __repr__(self) -> str:
