@@ -26,6 +26,15 @@ def seen_batches(loader, epochs):
     return [[[batch.tolist(), mask.tolist()] for batch, mask in loader] for _ in range(epochs)]
 
 
+def first_error(loader):
+    """The RankMismatchError the loader's first iteration raises (None if none)."""
+    try:
+        next(iter(loader))
+    except RankMismatchError as error:
+        return str(error)
+    return None
+
+
 def gather(value):
     out = [None] * dist.get_world_size()
     dist.all_gather_object(out, value)
@@ -61,12 +70,16 @@ def scenarios(rank):
 
     # a rank with another seed: every rank raises, naming the field and the ranks
     seed = 5 if rank == 1 else 4
-    loader = DataLoader(data, batch_size=BATCH_SIZE, shuffle=True, seed=seed, num_shards="auto")
-    try:
-        next(iter(loader))
-        result["mismatch"] = None
-    except RankMismatchError as error:
-        result["mismatch"] = str(error)
+    result["mismatch"] = first_error(
+        DataLoader(data, batch_size=BATCH_SIZE, shuffle=True, seed=seed, num_shards="auto")
+    )
+    # rank 0 has a longer dataset; and a shard that no rank reads
+    longer = ArrayDataset(np.arange(LENGTH + (rank == 0)))
+    result["length"] = first_error(DataLoader(longer, batch_size=BATCH_SIZE, num_shards="auto"))
+    world = dist.get_world_size()
+    result["unread"] = first_error(
+        DataLoader(data, batch_size=BATCH_SIZE, num_shards=world + 1, shard_index=rank)
+    )
     return result
 
 

@@ -98,6 +98,20 @@ def test_a_rank_with_another_seed_fails_on_every_rank(groups, world):
     assert f"seed: 4 on rank{'s' if world == 3 else ''} {others}; 5 on rank 1" in messages[0]
 
 
+@pytest.mark.parametrize("world", [2, 3])
+def test_other_dataset_lengths_and_unread_shards_fail_on_every_rank(groups, world):
+    lengths = {r["length"] for r in groups[world]}
+    others = "rank 1" if world == 2 else "ranks 1-2"
+    assert lengths == {
+        "DataLoader: the ranks of this job disagree, so they would not read one epoch exactly "
+        f"once between them; dataset length: 24 on rank 0; 23 on {others}; "
+        f"sampler length: 24 on rank 0; 23 on {others}"
+    }
+    unread = {r["unread"] for r in groups[world]}
+    (message,) = unread
+    assert f"no rank reads shard(s) {world} of {world + 1}" in message
+
+
 def test_the_ddp_example_trains_under_torchrun(tmp_path):
     """examples/distributed_train.py on a .rec packed by ``gluondata im2rec``, 2 ranks."""
     spec = importlib.util.spec_from_file_location("distributed_train", EXAMPLE)
