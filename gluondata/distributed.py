@@ -153,17 +153,17 @@ def check_ranks_agree(
         )
 
 
-_GLOO_GROUPS: dict[int, Any] = {}
+_gloo: list[Any] = []  # [(default group, its gloo twin)], made at most once per default group
 
 
 def _gloo_group(dist: Any) -> Any:
     """A gloo group of all ranks (the default group when it is gloo; made once otherwise)."""
     if dist.get_backend() == "gloo":
         return None
-    key = id(dist.distributed_c10d._get_default_group())
-    if key not in _GLOO_GROUPS:
-        _GLOO_GROUPS[key] = dist.new_group(backend="gloo")
-    return _GLOO_GROUPS[key]
+    default = dist.distributed_c10d._get_default_group()
+    if not _gloo or _gloo[0][0] is not default:  # holding it keeps its identity unique
+        _gloo[:] = [(default, dist.new_group(backend="gloo"))]
+    return _gloo[0][1]
 
 
 def _by_value(values: Sequence[Any]) -> str:
