@@ -103,9 +103,12 @@ class ShardedBatchSampler:
         self._last_batch = last_batch
         self._num_shards = int(num_shards)
         self._shard_index = int(shard_index)
-        self._carry = np.empty(0, dtype=np.int64)  # opens the next epoch's stream
-        self._skip = 0  # global positions of the next epoch's stream already consumed
-        self._opened = (self._carry, 0)  # (carry, skip) that opened the current epoch
+        # the next epoch: its stream opens with the carry; its step k begins at global
+        # position origin + k * batch_size * origin_shards (origin is 0 unless resumed)
+        self._carry = np.empty(0, dtype=np.int64)
+        self._origin = 0
+        self._origin_shards = self._num_shards
+        self._opened = (self._carry, 0)  # (carry, origin) of the current epoch
 
     @property
     def batch_size(self) -> int:
@@ -138,37 +141,62 @@ class ShardedBatchSampler:
         if set_epoch is not None:
             set_epoch(epoch)
 
-    def global_stream(self) -> tuple[np.ndarray, int]:
-        """This epoch's global order and the number of its positions already consumed.
+    def state_dict(self) -> dict[str, Any]:
+        """The state the next epoch starts from (JSON-serializable, the same on every rank).
 
-        The order is the rollover carry, then the sampler's order; positions
-        are consumed only after :meth:`resume_epoch`. Moves the sampler to its
-        next epoch and takes the carry for the next one.
+        ``sampler``: the global order's sampler state; ``carry``: the global
+        rollover carry (fewer than ``batch_size * num_shards`` indices);
+        ``origin``: where the epoch's first step begins in its stream (0
+        unless the epoch was resumed on another number of shards).
+
+        Raises
+        ------
+        TypeError
+            The sampler has no ``state_dict`` (the message says what to add).
         """
-        epoch_indices = getattr(self._sampler, "epoch_indices", None)
-        order = epoch_indices() if epoch_indices is not None else list(self._sampler)
-        stream = np.concatenate([self._carry, np.asarray(order, dtype=np.int64)])
-        stream.flags.writeable = False  # batches are views: a dataset must not write them
-        start = min(self._skip, len(stream))
-        self._opened = (self._carry, start)
-        self._carry, self._skip = np.empty(0, dtype=np.int64), 0
-        if self._last_batch == "rollover":
-            left = len(stream) - start
-            self._carry = stream[len(stream) - left % (self._batch_size * self._num_shards) :]
-            self._carry = self._carry.copy()
-        return stream, start
+        return {
+            "sampler": _state_of(self._sampler),
+            "carry": self._carry.tolist(),
+            "origin": self._origin,
+            "num_shards": self._origin_shards,
+        }
 
-    def epoch_position(self, batches_done: int) -> dict[str, Any]:
-        """Where the current epoch stands once every shard has yielded ``batches_done`` batches.
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Make the next epoch start from ``state``, saved with any number of shards.
+
+        When the state counts steps in another number of shards, call
+        :meth:`align` with the steps already done before iterating.
+        """
+        load = getattr(self._sampler, "load_state_dict", None)
+        if load is not None:
+            load(state["sampler"])
+        elif state["sampler"]:
+            _state_of(self._sampler)  # raises the error saying what to add
+        self._carry = np.asarray(state["carry"], dtype=np.int64).reshape(-1)
+        self._origin = int(state["origin"])
+        self._origin_shards = int(state["num_shards"])
+
+    def align(self, steps_done: int) -> None:
+        """Count the next epoch's steps in this sampler's shards, ``steps_done`` being done.
+
+        After loading a state saved with ``N`` shards, step ``steps_done`` of
+        this sampler then begins where step ``steps_done`` of the ``N``-shard
+        run would have: the rest of the epoch is dealt over this number of shards.
+        """
+        done = int(steps_done) * self._batch_size
+        self._origin += done * (self._origin_shards - self._num_shards)
+        self._origin_shards = self._num_shards
+
+    def epoch_position(self, steps_done: int) -> dict[str, Any]:
+        """Where the current epoch stands once every shard has yielded ``steps_done`` batches.
 
         ``carry`` opened the epoch's global stream and its first ``consumed``
-        positions are done: for any number of shards, :meth:`resume_epoch`
-        deals the rest. Both are global, the same on every rank.
+        positions are done; both are global, the same on every rank.
         """
-        carry, start = self._opened
+        carry, origin = self._opened
         return {
             "carry": carry.tolist(),
-            "consumed": start + batches_done * self._batch_size * self._num_shards,
+            "consumed": origin + int(steps_done) * self._batch_size * self._num_shards,
         }
 
     def resume_epoch(self, carry: Any, consumed: int) -> None:
@@ -179,24 +207,39 @@ class ShardedBatchSampler:
         if int(consumed) < 0:
             raise ValueError(f"consumed must be 0 or more, got {consumed}")
         self._carry = np.asarray(carry, dtype=np.int64).reshape(-1)
-        self._skip = int(consumed)
+        self._origin, self._origin_shards = int(consumed), self._num_shards
 
-    def masked_batches(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Yield this epoch's ``(indices, valid)`` pairs (``valid`` is False for padding)."""
-        stream, start = self.global_stream()
+    def masked_batches(self, start: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield this epoch's ``(indices, valid)`` pairs from step ``start`` on.
+
+        ``valid`` is False for padding. The steps before ``start`` are skipped
+        by arithmetic. Moves the sampler to its next epoch and takes the carry
+        for the next one.
+        """
+        epoch_indices = getattr(self._sampler, "epoch_indices", None)
+        order = epoch_indices() if epoch_indices is not None else list(self._sampler)
+        stream = np.concatenate([self._carry, np.asarray(order, dtype=np.int64)])
+        stream.flags.writeable = False  # batches are views: a dataset must not write them
+        step = self._batch_size * self._num_shards
+        self.align(0)  # (a no-op unless a state of another shard count was never aligned)
+        self._opened = (self._carry, self._origin)
+        begin = min(max(0, self._origin + int(start) * step), len(stream))
+        self._carry, self._origin = np.empty(0, dtype=np.int64), 0
+        if self._last_batch == "rollover":
+            self._carry = stream[len(stream) - (len(stream) - begin) % step :].copy()
         return shard_batches(
-            stream, self._batch_size, self._num_shards, self._shard_index, self._last_batch, start
+            stream, self._batch_size, self._num_shards, self._shard_index, self._last_batch, begin
         )
 
-    def index_batches(self) -> Iterator[np.ndarray]:
-        """Yield this epoch's batches as int64 arrays (padding included, with ``keep``)."""
-        return (indices for indices, _ in self.masked_batches())
+    def index_batches(self, start: int = 0) -> Iterator[np.ndarray]:
+        """Yield this epoch's batches as int64 arrays from step ``start`` (padding included)."""
+        return (indices for indices, _ in self.masked_batches(start))
 
     def __iter__(self) -> Iterator[list[int]]:
         return (indices.tolist() for indices in self.index_batches())
 
     def __len__(self) -> int:
-        total = max(0, len(self._carry) + len(self._sampler) - self._skip)
+        total = max(0, len(self._carry) + len(self._sampler) - self._origin)
         return shard_batch_count(total, self._batch_size, self._num_shards, self._last_batch)
 
     def __repr__(self) -> str:
@@ -204,3 +247,17 @@ class ShardedBatchSampler:
             f"ShardedBatchSampler({self._sampler!r}, batch_size={self._batch_size}, "
             f"last_batch={self._last_batch!r}, shard {self._shard_index} of {self._num_shards})"
         )
+
+
+def _state_of(sampler: Any) -> dict[str, Any]:
+    if isinstance(sampler, (list, tuple, range, np.ndarray)):
+        return {}
+    state_dict = getattr(sampler, "state_dict", None)
+    if state_dict is None:
+        name = type(sampler).__qualname__
+        raise TypeError(
+            f"cannot checkpoint the position of {name}: it has no state_dict(). Add "
+            f"{name}.state_dict() -> dict (JSON-serializable: what makes its next epoch's "
+            f"order, e.g. seed and epoch) and {name}.load_state_dict(state)"
+        )
+    return state_dict()
