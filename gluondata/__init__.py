@@ -5,6 +5,7 @@ from ._loader.bad_samples import BadSample, BadSampleWarning, TooManyBadSamplesE
 from ._loader.columns import SampleColumns
 from ._loader.crash_watch import SampleCrashedWorkerError
 from ._loader.pool import WorkerDiedError
+from ._loader.stats import LoaderStats
 from ._loader.worker_info import WorkerInfo, get_worker_info
 from .dataloader import DataLoader, MaskedBatch
 from .dataset import ArrayDataset, Dataset, RecordFileDataset, SimpleDataset
@@ -29,6 +30,7 @@ __all__ = [
     "Dataset",
     "FilterSampler",
     "IntervalSampler",
+    "LoaderStats",
     "MaskedBatch",
     "RandomSampler",
     "RecordFileDataset",

@@ -7,15 +7,18 @@ import itertools
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
+from time import perf_counter_ns
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from ._loader import autotune
 from ._loader.bad_samples import POLICIES, BadSample, BadSampleBudget
 from ._loader.executors import BatchTimeout, Executor, InlineExecutor, PendingTasks, ThreadExecutor
 from ._loader.fetch import BatchJob, BatchTask, Outcome
 from ._loader.pool import ProcessExecutor, WorkerDiedError
 from ._loader.shards import ShardedBatchSampler
+from ._loader.stats import EpochRecorder, LoaderStats, summarize
 from .batchify import default_batchify_fn
 from .distributed import check_ranks_agree, resolve_shards
 from .image import get_backend
@@ -59,13 +62,15 @@ class DataLoader:
     batchify_fn : callable, optional
         Turns a list of samples into a batch; default
         :func:`~gluondata.batchify.default_batchify_fn`.
-    num_workers : int, default 0
+    num_workers : int or 'auto', default 0
         0 runs batches in the calling thread; more runs them in worker
-        processes (or threads, with ``thread_pool``).
+        processes (or threads, with ``thread_pool``). ``'auto'`` measures at
+        the start of the first epoch and keeps the best (see :meth:`stats`).
     pin_memory : bool, default False
         Accepted for Gluon compatibility; batches are numpy arrays, so it does nothing.
-    prefetch : int, optional
-        Batches in flight with workers (default ``2 * num_workers``, at least 1).
+    prefetch : int or 'auto', optional
+        Batches in flight with workers (default ``2 * num_workers``, at least 1);
+        ``'auto'`` measures, as ``num_workers='auto'`` does.
     thread_pool : bool, default False
         Use threads instead of processes for the workers.
     timeout : float, default 120
@@ -113,6 +118,8 @@ class DataLoader:
         With ``'replace'``: once more than this fraction of the dataset's
         samples have failed in an epoch, a batch with a bad sample raises
         :class:`~gluondata.TooManyBadSamplesError` instead.
+    progress : bool, default False
+        Show a progress bar (tqdm) for each epoch, with samples/s.
     num_shards : int or 'auto', optional
         Yield only shard ``shard_index`` of ``num_shards`` of every epoch
         (one rank's part of a distributed job). All shards compute the same
@@ -153,9 +160,9 @@ class DataLoader:
         last_batch: str | None = None,
         batch_sampler: Any = None,
         batchify_fn: Callable[[Sequence[Any]], Any] | None = None,
-        num_workers: int = 0,
+        num_workers: int | str = 0,
         pin_memory: bool = False,
-        prefetch: int | None = None,
+        prefetch: int | str | None = None,
         thread_pool: bool = False,
         timeout: float = 120,
         seed: int | None = None,
@@ -167,6 +174,7 @@ class DataLoader:
         seed_global_rngs: bool = True,
         on_bad_sample: str = "raise",
         max_bad_fraction: float = 0.01,
+        progress: bool = False,
         num_shards: int | str | None = None,
         shard_index: int | str | None = None,
         with_mask: bool = False,
@@ -177,8 +185,12 @@ class DataLoader:
     ) -> None:
         if not timeout > 0:
             raise ValueError(f"timeout must be positive, given {timeout}")
-        if num_workers < 0:
-            raise ValueError(f"num_workers must be 0 or more, given {num_workers}")
+        self._auto_workers = num_workers == "auto"
+        self._auto_prefetch = prefetch == "auto"
+        num_workers = 0 if self._auto_workers else num_workers
+        prefetch = None if self._auto_prefetch else prefetch
+        if not isinstance(num_workers, int) or num_workers < 0:
+            raise ValueError(f"num_workers must be 0 or more, or 'auto', given {num_workers!r}")
         if on_bad_sample not in POLICIES:
             raise ValueError(f"on_bad_sample must be one of {POLICIES}, given {on_bad_sample!r}")
         if not 0 <= max_bad_fraction <= 1:
@@ -223,6 +235,7 @@ class DataLoader:
         self._batchify_fn = batchify_fn or default_batchify_fn
         self._num_workers = int(num_workers)
         self._thread_pool = bool(thread_pool)
+        self._prefetch_given = prefetch is not None
         self._prefetch = max(0, int(prefetch)) if prefetch is not None else 2 * num_workers
         self._timeout = float(timeout)
         self._in_order = bool(in_order)
@@ -240,6 +253,9 @@ class DataLoader:
         self._epoch = 0
         self._with_mask = bool(with_mask)
         self._ranks_unchecked = shards is not None and check_ranks
+        self._progress = bool(progress)
+        self._recorder: EpochRecorder | None = None
+        self._autotune: str | None = None
 
     @property
     def dataset(self) -> Any:
@@ -294,20 +310,19 @@ class DataLoader:
             self._check_ranks()
         epoch = self._epoch
         self._epoch += 1
+        masks: dict[int, np.ndarray] | None = {} if self._with_mask else None
+        batches = self._index_batches(masks)
+        if (self._auto_workers or self._auto_prefetch) and self._autotune is None:
+            batches = self._tune(epoch, batches)
         executor = self._ensure_executor()
         in_flight = 1 if executor.runs_in_caller else max(1, self._prefetch)
-        masked_batches = getattr(self._batch_sampler, "masked_batches", None)
-        index_batches = getattr(self._batch_sampler, "index_batches", None)
-        if self._with_mask and masked_batches is not None:
-            batches: Iterator[Any] = masked_batches()
-        else:
-            batches = iter(self._batch_sampler) if index_batches is None else index_batches()
-            if self._with_mask:
-                batches = ((b, np.ones(len(b), dtype=bool)) for b in batches)
         budget = (
             BadSampleBudget(self._max_bad_fraction, len(self._dataset), self._bad_samples)
             if self._on_bad_sample == "replace"
             else None
+        )
+        self._recorder = EpochRecorder(
+            epoch, _length(self._batch_sampler), executor, self._progress
         )
         return _LoaderIterator(
             self,
@@ -318,8 +333,72 @@ class DataLoader:
             self._timeout,
             self._in_order,
             budget,
-            self._with_mask,
+            self._recorder,
+            masks,
         )
+
+    def _index_batches(self, masks: dict[int, np.ndarray] | None) -> Iterator[Sequence[int]]:
+        """The epoch's batches of indices; a sharded sampler's masks go into ``masks``."""
+        masked_batches = getattr(self._batch_sampler, "masked_batches", None)
+        if masks is not None and masked_batches is not None:
+            return _keep_masks(masked_batches(), masks)
+        index_batches = getattr(self._batch_sampler, "index_batches", None)
+        return iter(self._batch_sampler) if index_batches is None else index_batches()
+
+    def stats(self) -> LoaderStats:
+        """Where the time of the latest epoch went (so far, if it is running).
+
+        The time the loop waited for batches against the time it spent
+        elsewhere, each stage of the batches' work, worker utilisation,
+        shared memory, pickled batches, bad samples, worker restarts, and a
+        verdict (``'input-bound'``, ``'balanced'`` or ``'compute-bound'``)
+        with one line of advice. ``print(loader.stats())`` shows a table.
+        """
+        if self._recorder is None:
+            raise RuntimeError("stats() describes an epoch: iterate over the loader first")
+        executor = (
+            "caller"
+            if self._num_workers == 0
+            else ("threads" if self._thread_pool else "processes")
+        )
+        return summarize(
+            self._recorder,
+            executor=executor,
+            num_workers=self._num_workers,
+            prefetch=self._prefetch if self._num_workers else 1,
+            dataset=self._dataset,
+            autotune=self._autotune,
+        )
+
+    def _tune(self, epoch: int, batches: Iterator[Sequence[int]]) -> Iterator[Sequence[int]]:
+        """Choose num_workers and/or prefetch by measuring; the epoch's batches are unchanged."""
+        first = list(itertools.islice(batches, autotune.TRIAL_BATCHES))
+        if not first:
+            return iter(first)
+        self.close()
+
+        def make_iterator(
+            executor: Executor, prefetch: int, index_batches: Iterator[Sequence[int]]
+        ) -> _LoaderIterator:
+            in_flight = 1 if executor.runs_in_caller else max(1, prefetch)
+            return _LoaderIterator(
+                self, executor, index_batches, epoch, in_flight, self._timeout, True, None
+            )
+
+        choice, executor = autotune.choose(
+            self._make_executor,
+            make_iterator,
+            first,
+            tune_workers=self._auto_workers,
+            num_workers=self._num_workers,
+            tune_prefetch=self._auto_prefetch,
+            prefetch=self._prefetch if self._prefetch_given else None,
+        )
+        self._num_workers, self._prefetch = choice.num_workers, choice.prefetch
+        self._autotune = choice.describe()
+        self._executor = executor
+        self._shutdown = weakref.finalize(self, executor.close)
+        return itertools.chain(first, batches)
 
     def _check_ranks(self) -> None:
         num_shards, shard_index = self._shards
@@ -342,7 +421,8 @@ class DataLoader:
             self._shutdown = weakref.finalize(self, self._executor.close)
         return self._executor
 
-    def _make_executor(self) -> Executor:
+    def _make_executor(self, num_workers: int | None = None) -> Executor:
+        num_workers = self._num_workers if num_workers is None else num_workers
         job = BatchJob(
             dataset=self._dataset,
             batchify_fn=self._batchify_fn,
@@ -351,13 +431,11 @@ class DataLoader:
             on_bad_sample=self._on_bad_sample,
             image_backend=get_backend(),
         )
-        if self._num_workers == 0:
+        if num_workers == 0:
             return InlineExecutor(job)
         if self._thread_pool:
-            return ThreadExecutor(job, self._num_workers, self._worker_init_fn)
-        return ProcessExecutor(
-            job, self._num_workers, self._worker_init_fn, **self._process_options
-        )
+            return ThreadExecutor(job, num_workers, self._worker_init_fn)
+        return ProcessExecutor(job, num_workers, self._worker_init_fn, **self._process_options)
 
     def close(self) -> None:
         """Shut down the workers (a later iteration starts new ones)."""
@@ -373,7 +451,9 @@ class DataLoader:
 
     def __repr__(self) -> str:
         mode = (
-            "in the caller"
+            "num_workers='auto', not chosen yet"
+            if self._auto_workers and self._autotune is None
+            else "in the caller"
             if self._num_workers == 0
             else f"{self._num_workers} {'threads' if self._thread_pool else 'processes'}"
         )
@@ -399,10 +479,12 @@ class _LoaderIterator:
         timeout: float,
         in_order: bool,
         budget: BadSampleBudget | None,
-        with_mask: bool = False,
+        recorder: EpochRecorder | None = None,
+        masks: dict[int, np.ndarray] | None = None,
     ) -> None:
         self._loader = loader  # its workers live as long as this iterator
         self._budget = budget
+        self._recorder = recorder
         self._next_lock = threading.Lock()  # one iterator may be shared by threads
         self._executor = executor
         self._in_order = in_order
@@ -414,19 +496,17 @@ class _LoaderIterator:
         self._ready: collections.deque[tuple[BatchTask, Outcome]] = collections.deque()
         self._group_size = 1
         self._exhausted = False
-        self._with_mask = with_mask
-        self._masks: dict[int, np.ndarray] = {}  # by position, with_mask only
+        self._masks = masks  # by position (with_mask; other samplers' batches are all valid)
 
     def __iter__(self) -> _LoaderIterator:
         return self
 
     def _submit_more(self) -> None:
         while not self._exhausted and len(self._pending) < self._in_flight:
-            items = list(itertools.islice(self._batches, self._group_size))
-            if self._with_mask:
-                self._masks.update((position, mask) for position, (_, mask) in items)
-                items = [(position, indices) for position, (indices, _) in items]
-            tasks = [BatchTask(self._epoch, position, indices) for position, indices in items]
+            tasks = [
+                BatchTask(self._epoch, position, indices)
+                for position, indices in itertools.islice(self._batches, self._group_size)
+            ]
             if not tasks:
                 self._exhausted = True
                 return
@@ -451,6 +531,8 @@ class _LoaderIterator:
                 "__getitem__/transform? raise DataLoader(timeout=...) if it is only slow"
             ) from None
         del self._pending[position]
+        if self._recorder is not None:
+            self._recorder.task_done(result)
         self._ready.extend(zip(tasks, result.outcomes, strict=True))
         if not self._executor.runs_in_caller:
             seconds_per_batch = max(result.seconds / len(tasks), 1e-9)
@@ -462,24 +544,36 @@ class _LoaderIterator:
             return self._next_batch()
 
     def _next_batch(self) -> Any:
+        recorder = self._recorder
+        began = perf_counter_ns()
         if not self._ready:
             self._submit_more()
             if not self._pending:
+                if recorder is not None:
+                    recorder.epoch_ended(began)
                 raise StopIteration
             self._collect()
             self._submit_more()
         task, outcome = self._ready.popleft()
-        mask = self._masks.pop(task.position) if self._with_mask else None
+        if recorder is not None:
+            recorder.batch_arrived(began, len(task.indices), len(outcome.bad))
+        mask = None if self._masks is None else self._masks.pop(task.position, None)
         if outcome.bad and self._budget is not None:
             self._budget.note(outcome.bad)
         if outcome.error is not None:
             if isinstance(outcome.error, WorkerDiedError):  # the epoch is over
                 self.close()
             raise outcome.error
-        return outcome.batch if mask is None else MaskedBatch(outcome.batch, mask)
+        if self._masks is None:
+            return outcome.batch
+        if mask is None:
+            mask = np.ones(len(task.indices), dtype=bool)
+        return MaskedBatch(outcome.batch, mask)
 
     def close(self) -> None:
         """Drop the batches not yet returned."""
+        if self._recorder is not None:
+            self._recorder.stopped()
         self._exhausted = True
         self._ready.clear()
         while self._pending:
@@ -490,6 +584,22 @@ class _LoaderIterator:
 
 
 _MAX_GROUP = 16
+
+
+def _keep_masks(
+    pairs: Iterator[tuple[np.ndarray, np.ndarray]], masks: dict[int, np.ndarray]
+) -> Iterator[np.ndarray]:
+    """Yield the indices of ``(indices, mask)`` pairs; put each mask in ``masks`` by position."""
+    for position, (indices, mask) in enumerate(pairs):
+        masks[position] = mask
+        yield indices
+
+
+def _length(batch_sampler: Any) -> int | None:
+    try:
+        return len(batch_sampler)
+    except TypeError:
+        return None
 
 
 def _describe_group(tasks: Sequence[BatchTask]) -> str:
