@@ -14,6 +14,7 @@ from .sampler import (
     FilterSampler,
     IntervalSampler,
     RandomSampler,
+    ReplaySampler,
     Sampler,
     SequentialSampler,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "MaskedBatch",
     "RandomSampler",
     "RecordFileDataset",
+    "ReplaySampler",
     "SampleColumns",
     "SampleCrashedWorkerError",
     "Sampler",

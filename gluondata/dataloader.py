@@ -14,6 +14,14 @@ import numpy as np
 
 from ._loader import autotune
 from ._loader.bad_samples import POLICIES, BadSample, BadSampleBudget
+from ._loader.checkpoint import (
+    FORMAT,
+    FORMAT_VERSION,
+    EpochProgress,
+    ResumePoint,
+    check_state,
+    numbered_batches,
+)
 from ._loader.executors import BatchTimeout, Executor, InlineExecutor, PendingTasks, ThreadExecutor
 from ._loader.fetch import BatchJob, BatchTask, Outcome
 from ._loader.pool import ProcessExecutor, WorkerDiedError
@@ -23,7 +31,13 @@ from .batchify import default_batchify_fn
 from .distributed import check_ranks_agree, resolve_shards
 from .image import get_backend
 from .random import fresh_seed
-from .sampler import BatchSampler, RandomSampler, SequentialSampler
+from .sampler import (
+    BatchSampler,
+    RandomSampler,
+    SequentialSampler,
+    load_sampler_state,
+    sampler_state,
+)
 
 __all__ = ["DataLoader", "MaskedBatch"]
 
@@ -252,10 +266,13 @@ class DataLoader:
         self._executor: Executor | None = None
         self._epoch = 0
         self._with_mask = bool(with_mask)
-        self._ranks_unchecked = shards is not None and check_ranks
+        self._check_ranks_enabled = shards is not None and check_ranks
+        self._ranks_unchecked = self._check_ranks_enabled
         self._progress = bool(progress)
         self._recorder: EpochRecorder | None = None
         self._autotune: str | None = None
+        self._resume = ResumePoint()  # where the next epoch starts
+        self._epoch_progress: EpochProgress | None = None  # what the caller received of it
 
     @property
     def dataset(self) -> Any:
@@ -298,9 +315,12 @@ class DataLoader:
         """Make the next iteration epoch ``epoch`` (to resume a run).
 
         The order of a seeded shuffle and every per-sample random draw then
-        repeat those of that epoch. A rollover carry is not restored.
+        repeat those of that epoch. A rollover carry is not restored (to
+        resume mid-epoch, with the carry, use :meth:`load_state_dict`).
         """
         self._epoch = int(epoch)
+        self._resume = ResumePoint()
+        self._epoch_progress = None
         set_epoch = getattr(self._batch_sampler, "set_epoch", None)
         if set_epoch is not None:
             set_epoch(epoch)
@@ -310,40 +330,174 @@ class DataLoader:
             self._check_ranks()
         epoch = self._epoch
         self._epoch += 1
+        resume, self._resume = self._resume, ResumePoint()
+        try:
+            start_state: dict[str, Any] | TypeError = sampler_state(self._batch_sampler)
+        except TypeError as exc:  # raised only if a state is asked for
+            start_state = exc
+        progress = EpochProgress(
+            epoch,
+            start_state,
+            resume.batches,
+            set(resume.received_ahead),
+            _length(self._batch_sampler),
+        )
         masks: dict[int, np.ndarray] | None = {} if self._with_mask else None
-        batches = self._index_batches(masks)
+        batches = self._index_batches(resume.batches, masks)
         if (self._auto_workers or self._auto_prefetch) and self._autotune is None:
             batches = self._tune(epoch, batches)
+        numbered = numbered_batches(
+            batches,
+            resume.batches,
+            resume.received_ahead,
+            progress,
+            self._batch_sampler,
+            sampler_state,
+        )
+        progress.batches_ref = weakref.ref(numbered)
         executor = self._ensure_executor()
         in_flight = 1 if executor.runs_in_caller else max(1, self._prefetch)
-        budget = (
-            BadSampleBudget(self._max_bad_fraction, len(self._dataset), self._bad_samples)
-            if self._on_bad_sample == "replace"
-            else None
-        )
+        budget = None
+        if self._on_bad_sample == "replace":
+            seen = [BadSample(epoch, *failure) for failure in resume.bad_samples]
+            budget = BadSampleBudget(
+                self._max_bad_fraction, len(self._dataset), self._bad_samples, seen
+            )
+        progress.budget = budget
         self._recorder = EpochRecorder(
             epoch, _length(self._batch_sampler), executor, self._progress
         )
-        return _LoaderIterator(
+        iterator = _LoaderIterator(
             self,
             executor,
-            batches,
+            numbered,
             epoch,
             in_flight,
             self._timeout,
             self._in_order,
             budget,
             self._recorder,
+            progress,
             masks,
         )
+        progress.lock = iterator.next_lock
+        self._epoch_progress = progress
+        return iterator
 
-    def _index_batches(self, masks: dict[int, np.ndarray] | None) -> Iterator[Sequence[int]]:
-        """The epoch's batches of indices; a sharded sampler's masks go into ``masks``."""
+    def _index_batches(
+        self, start: int, masks: dict[int, np.ndarray] | None = None
+    ) -> Iterator[Sequence[int]]:
+        """The epoch's batches of indices from batch ``start`` on (earlier ones are not made).
+
+        With ``masks``, a sharded sampler's masks go into it by batch position.
+        """
         masked_batches = getattr(self._batch_sampler, "masked_batches", None)
         if masks is not None and masked_batches is not None:
-            return _keep_masks(masked_batches(), masks)
+            return _keep_masks(masked_batches(start), masks, start)
         index_batches = getattr(self._batch_sampler, "index_batches", None)
-        return iter(self._batch_sampler) if index_batches is None else index_batches()
+        if index_batches is not None:
+            return index_batches(start) if start else index_batches()
+        batches = iter(self._batch_sampler)
+        return itertools.islice(batches, start, None) if start else batches
+
+    def _fingerprint(self) -> dict[str, Any]:
+        """The fields a state must share with this loader to be loaded into it."""
+        inner = getattr(self._batch_sampler, "sampler", None)
+        sampler = type(self._batch_sampler).__qualname__
+        if inner is not None:
+            sampler += f"({type(inner).__qualname__})"
+        return {
+            "dataset_length": len(self._dataset),
+            "batch_size": getattr(self._batch_sampler, "batch_size", None),
+            "last_batch": getattr(self._batch_sampler, "last_batch", None),
+            "seed": self._seed,
+            "sampler": sampler,
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the loop's position, to resume it later with :meth:`load_state_dict`.
+
+        The position is right after the last batch the caller received (not
+        the ones prefetched by workers). The state is a small JSON-serializable
+        dict, whatever the dataset's size: the epoch, the batches received, the
+        batch sampler's state (a seed, an epoch, a rollover carry of fewer than
+        ``batch_size`` indices), the epoch's bad samples (``on_bad_sample='replace'``),
+        and the dataset length, batch size, last_batch, seed and sampler it
+        belongs to. See ``docs/checkpointing.md``.
+
+        Raises
+        ------
+        TypeError
+            A sampler has no ``state_dict`` (the message names it and what to add).
+        """
+        progress = self._epoch_progress
+        if progress is not None and progress.complete():
+            if progress.end is None and not progress.drain():
+                self._replay_to_end(progress)
+            assert progress.end is not None
+            self._epoch_progress = None
+            self._resume = ResumePoint()
+        if progress is None or self._epoch_progress is None:
+            position: dict[str, Any] = {
+                "epoch": self._epoch,
+                "batches": self._resume.batches,
+                "received_ahead": sorted(self._resume.received_ahead),
+                "batch_sampler": sampler_state(self._batch_sampler),
+                "bad_samples": [list(failure) for failure in self._resume.bad_samples],
+            }
+        else:
+            if isinstance(progress.start_state, TypeError):
+                raise progress.start_state
+            position = {
+                "epoch": progress.epoch,
+                "batches": progress.frontier,
+                "received_ahead": sorted(progress.ahead),
+                "batch_sampler": progress.start_state,
+                "bad_samples": [] if progress.budget is None else progress.budget.state(),
+            }
+        return {"format": FORMAT, "version": FORMAT_VERSION, **self._fingerprint(), **position}
+
+    def _replay_to_end(self, progress: EpochProgress) -> None:
+        """Give the batch sampler its state after ``progress``'s epoch (its generator is gone)."""
+        if isinstance(progress.start_state, TypeError):
+            raise progress.start_state
+        load_sampler_state(self._batch_sampler, progress.start_state)
+        total = progress.expected_batches or 0
+        for _ in self._index_batches(total):
+            pass
+        progress.finish(total, sampler_state(self._batch_sampler))
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Make the next iteration continue from ``state`` (from :meth:`state_dict`).
+
+        The batches then are exactly those the saved loop would have produced
+        next, for any ``num_workers``, threads or processes. Nothing before
+        the position is read (the samplers skip by arithmetic).
+
+        Raises
+        ------
+        ValueError
+            The state belongs to another dataset length, batch size,
+            last_batch, seed or sampler, or to a newer format version: the
+            message names the field.
+        """
+        resume = check_state(state, self._fingerprint())
+        load_sampler_state(self._batch_sampler, state["batch_sampler"])
+        align = getattr(self._batch_sampler, "align", None)  # a sharded loader's
+        if align is not None:
+            saved_shards = state["batch_sampler"]["num_shards"]
+            if resume.received_ahead and saved_shards != self.num_shards:
+                raise ValueError(
+                    f"cannot load this DataLoader state into {self.num_shards} shards: it was "
+                    f"saved with {saved_shards} shards and in_order=False, with batches "
+                    f"{sorted(resume.received_ahead)} received ahead of batch {resume.batches}; "
+                    "save states with in_order=True to resume on another number of ranks"
+                )
+            align(resume.batches)
+        self._epoch = int(state["epoch"])
+        self._resume = resume
+        self._epoch_progress = None
+        self._ranks_unchecked = self._check_ranks_enabled  # every rank must load the same position
 
     def stats(self) -> LoaderStats:
         """Where the time of the latest epoch went (so far, if it is running).
@@ -382,7 +536,14 @@ class DataLoader:
         ) -> _LoaderIterator:
             in_flight = 1 if executor.runs_in_caller else max(1, prefetch)
             return _LoaderIterator(
-                self, executor, index_batches, epoch, in_flight, self._timeout, True, None
+                self,
+                executor,
+                enumerate(index_batches),
+                epoch,
+                in_flight,
+                self._timeout,
+                True,
+                None,
             )
 
         choice, executor = autotune.choose(
@@ -404,6 +565,8 @@ class DataLoader:
         num_shards, shard_index = self._shards
         sampler = self._batch_sampler
         fields = {
+            "epoch": self._epoch,
+            "first batch": self._resume.batches,
             "seed": self._seed,
             "dataset length": len(self._dataset),
             "sampler length": len(sampler.sampler),
@@ -473,22 +636,24 @@ class _LoaderIterator:
         self,
         loader: DataLoader,
         executor: Executor,
-        batches: Iterator[Sequence[int]],
+        batches: Iterator[tuple[int, Sequence[int]]],
         epoch: int,
         in_flight: int,
         timeout: float,
         in_order: bool,
         budget: BadSampleBudget | None,
         recorder: EpochRecorder | None = None,
+        progress: EpochProgress | None = None,
         masks: dict[int, np.ndarray] | None = None,
     ) -> None:
         self._loader = loader  # its workers live as long as this iterator
         self._budget = budget
         self._recorder = recorder
-        self._next_lock = threading.Lock()  # one iterator may be shared by threads
+        self._epoch_progress = progress
+        self.next_lock = threading.Lock()  # one iterator may be shared by threads
         self._executor = executor
         self._in_order = in_order
-        self._batches = enumerate(batches)
+        self._batches = batches
         self._epoch = epoch
         self._in_flight = in_flight
         self._timeout = None if executor.runs_in_caller else timeout
@@ -540,7 +705,7 @@ class _LoaderIterator:
             self._group_size = max(1, min(_MAX_GROUP, wanted))
 
     def __next__(self) -> Any:
-        with self._next_lock:
+        with self.next_lock:
             return self._next_batch()
 
     def _next_batch(self) -> Any:
@@ -557,6 +722,8 @@ class _LoaderIterator:
         task, outcome = self._ready.popleft()
         if recorder is not None:
             recorder.batch_arrived(began, len(task.indices), len(outcome.bad))
+        if self._epoch_progress is not None:
+            self._epoch_progress.receive(task.position)
         mask = None if self._masks is None else self._masks.pop(task.position, None)
         if outcome.bad and self._budget is not None:
             self._budget.note(outcome.bad)
@@ -587,10 +754,10 @@ _MAX_GROUP = 16
 
 
 def _keep_masks(
-    pairs: Iterator[tuple[np.ndarray, np.ndarray]], masks: dict[int, np.ndarray]
+    pairs: Iterator[tuple[np.ndarray, np.ndarray]], masks: dict[int, np.ndarray], start: int
 ) -> Iterator[np.ndarray]:
     """Yield the indices of ``(indices, mask)`` pairs; put each mask in ``masks`` by position."""
-    for position, (indices, mask) in enumerate(pairs):
+    for position, (indices, mask) in enumerate(pairs, start):
         masks[position] = mask
         yield indices
 

@@ -41,7 +41,22 @@ def gather(value):
     return out
 
 
-def scenarios(rank):
+def resume_scenario(data, saved):
+    """Save mid-epoch-1 in the first group (3 ranks); continue in the next one (2 ranks)."""
+    loader = DataLoader(
+        data, batch_size=BATCH_SIZE, shuffle=True, seed=7, num_shards="auto", with_mask=True
+    )
+    if "state" in saved:  # the second group: the rest of the interrupted epoch, then one more
+        loader.load_state_dict(json.loads(saved["state"]))
+        return {"after": gather(seen_batches(loader, epochs=2))}
+    list(loader)  # epoch 0
+    it = iter(loader)
+    first = next(it)
+    saved["state"] = json.dumps(loader.state_dict())
+    return {"before": gather([[first.batch.tolist(), first.mask.tolist()]])}
+
+
+def scenarios(rank, saved):
     data = ArrayDataset(np.arange(LENGTH))
     result = {}
     for last_batch in ("keep", "discard", "rollover"):
@@ -80,11 +95,13 @@ def scenarios(rank):
     result["unread"] = first_error(
         DataLoader(data, batch_size=BATCH_SIZE, num_shards=world + 1, shard_index=rank)
     )
+    result["resume"] = resume_scenario(data, saved)
     return result
 
 
 def main(path, rank, groups):
     results = {}
+    saved = {}
     for world, port in groups:
         if rank >= world:
             continue
@@ -95,7 +112,7 @@ def main(path, rank, groups):
             rank=rank,
             timeout=datetime.timedelta(seconds=60),
         )
-        results[world] = scenarios(rank)
+        results[world] = scenarios(rank, saved)
         dist.barrier()
         dist.destroy_process_group()
     with open(path, "w") as out:

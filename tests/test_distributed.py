@@ -112,6 +112,31 @@ def test_other_dataset_lengths_and_unread_shards_fail_on_every_rank(groups, worl
     assert f"no rank reads shard(s) {world} of {world + 1}" in message
 
 
+def test_an_epoch_interrupted_on_3_ranks_resumes_on_2(groups):
+    """3 ranks save after one step of epoch 1; 2 of them load their states: each index once."""
+    before = groups[3][0]["resume"]["before"]  # per rank: [[indices, mask]]
+    after = groups[2][0]["resume"]["after"]  # per rank, per epoch: [[indices, mask], ...]
+    assert all(r["resume"]["after"] == after for r in groups[2])
+    done = [i for (batch, mask) in (b[0] for b in before) for i in np.array(batch)[mask]]
+    assert len(done) == 3 * BATCH_SIZE
+    rest_of_epoch = [rank_epochs[0] for rank_epochs in after]
+    assert len({len(batches) for batches in rest_of_epoch}) == 1  # equal batch counts
+    rest = [
+        i
+        for batches in rest_of_epoch
+        for batch, mask in batches
+        for i, valid in zip(batch, mask, strict=True)
+        if valid
+    ]
+    order = RandomSampler(LENGTH, seed=7)
+    order.set_epoch(1)
+    assert sorted(done + rest) == list(range(LENGTH))
+    assert set(done) == set(order.epoch_indices()[: 3 * BATCH_SIZE].tolist())
+    # the epoch after is a whole one on 2 ranks
+    next_epoch = [i for r in after for b, m in r[1] for i, v in zip(b, m, strict=True) if v]
+    assert sorted(next_epoch) == list(range(LENGTH))
+
+
 def test_the_ddp_example_trains_under_torchrun(tmp_path):
     """examples/distributed_train.py on a .rec packed by ``gluondata im2rec``, 2 ranks."""
     spec = importlib.util.spec_from_file_location("distributed_train", EXAMPLE)

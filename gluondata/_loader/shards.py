@@ -108,7 +108,6 @@ class ShardedBatchSampler:
         self._carry = np.empty(0, dtype=np.int64)
         self._origin = 0
         self._origin_shards = self._num_shards
-        self._opened = (self._carry, 0)  # (carry, origin) of the current epoch
 
     @property
     def batch_size(self) -> int:
@@ -187,34 +186,12 @@ class ShardedBatchSampler:
         self._origin += done * (self._origin_shards - self._num_shards)
         self._origin_shards = self._num_shards
 
-    def epoch_position(self, steps_done: int) -> dict[str, Any]:
-        """Where the current epoch stands once every shard has yielded ``steps_done`` batches.
-
-        ``carry`` opened the epoch's global stream and its first ``consumed``
-        positions are done; both are global, the same on every rank.
-        """
-        carry, origin = self._opened
-        return {
-            "carry": carry.tolist(),
-            "consumed": origin + int(steps_done) * self._batch_size * self._num_shards,
-        }
-
-    def resume_epoch(self, carry: Any, consumed: int) -> None:
-        """Make the next epoch's stream open with ``carry`` and skip ``consumed`` positions.
-
-        The sampler must be set to that epoch too (``set_epoch``).
-        """
-        if int(consumed) < 0:
-            raise ValueError(f"consumed must be 0 or more, got {consumed}")
-        self._carry = np.asarray(carry, dtype=np.int64).reshape(-1)
-        self._origin, self._origin_shards = int(consumed), self._num_shards
-
     def masked_batches(self, start: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield this epoch's ``(indices, valid)`` pairs from step ``start`` on.
 
         ``valid`` is False for padding. The steps before ``start`` are skipped
-        by arithmetic. Moves the sampler to its next epoch and takes the carry
-        for the next one.
+        by arithmetic. At the first batch, moves the sampler to its next epoch
+        and takes the carry for the next one.
         """
         epoch_indices = getattr(self._sampler, "epoch_indices", None)
         order = epoch_indices() if epoch_indices is not None else list(self._sampler)
@@ -222,12 +199,11 @@ class ShardedBatchSampler:
         stream.flags.writeable = False  # batches are views: a dataset must not write them
         step = self._batch_size * self._num_shards
         self.align(0)  # (a no-op unless a state of another shard count was never aligned)
-        self._opened = (self._carry, self._origin)
         begin = min(max(0, self._origin + int(start) * step), len(stream))
         self._carry, self._origin = np.empty(0, dtype=np.int64), 0
         if self._last_batch == "rollover":
             self._carry = stream[len(stream) - (len(stream) - begin) % step :].copy()
-        return shard_batches(
+        yield from shard_batches(
             stream, self._batch_size, self._num_shards, self._shard_index, self._last_batch, begin
         )
 
