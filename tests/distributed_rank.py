@@ -48,7 +48,13 @@ def resume_scenario(data, saved):
     )
     if "state" in saved:  # the second group: the rest of the interrupted epoch, then one more
         loader.load_state_dict(json.loads(saved["state"]))
-        return {"after": gather(seen_batches(loader, epochs=2))}
+        after = gather(seen_batches(loader, epochs=2))
+        # a rank that loads an older state: every rank raises, naming the position
+        state = json.loads(saved["state"])
+        state["batches"] -= dist.get_rank() == 1
+        stale = DataLoader(data, batch_size=BATCH_SIZE, shuffle=True, seed=7, num_shards="auto")
+        stale.load_state_dict(state)
+        return {"after": after, "stale": first_error(stale)}
     list(loader)  # epoch 0
     it = iter(loader)
     first = next(it)

@@ -135,6 +135,9 @@ def test_an_epoch_interrupted_on_3_ranks_resumes_on_2(groups):
     # the epoch after is a whole one on 2 ranks
     next_epoch = [i for r in after for b, m in r[1] for i, v in zip(b, m, strict=True) if v]
     assert sorted(next_epoch) == list(range(LENGTH))
+    # a rank that loaded another position stops every rank
+    stale = {r["resume"]["stale"] for r in groups[2]}
+    assert len(stale) == 1 and "first batch: 1 on rank 0; 0 on rank 1" in stale.pop()
 
 
 def test_the_ddp_example_trains_under_torchrun(tmp_path):
