@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..distributed import resolve_parts
 from ..im2rec._lst import read_lst
 from ..image._augmenters import CreateAugmenter
 from ..image._backend import check_backend, use_backend
@@ -56,9 +57,11 @@ class ImageIter(DataIter):
         The .idx of ``path_imgrec`` (not needed to shuffle or partition here).
     shuffle : bool, default False
         A new order every epoch.
-    part_index, num_parts : int
+    part_index, num_parts : int or 'auto'
         Read part ``part_index`` of ``num_parts`` disjoint parts covering
         every image (``ceil(N / num_parts)`` consecutive images per part).
+        ``num_parts="auto"``: the world size and rank of the job
+        (:func:`gluondata.distributed.world`).
     aug_list : list of callables, optional
         Augmenters applied to each HWC image; default
         ``CreateAugmenter(data_shape, **kwargs)``.
@@ -92,8 +95,8 @@ class ImageIter(DataIter):
         path_root: str | None = None,
         path_imgidx: str | None = None,
         shuffle: bool = False,
-        part_index: int = 0,
-        num_parts: int = 1,
+        part_index: int | str = 0,
+        num_parts: int | str = 1,
         aug_list: list[Callable[[np.ndarray], np.ndarray]] | None = None,
         imglist: list[Any] | None = None,
         data_name: str = "data",
@@ -135,7 +138,7 @@ class ImageIter(DataIter):
         label_shape = (self.batch_size,) if label_width == 1 else (self.batch_size, label_width)
         self.provide_data = [DataDesc(data_name, (self.batch_size, *data_shape))]
         self.provide_label = [DataDesc(label_name, label_shape, np.dtype(dtype).type)]
-        part = split_count(self.num_image, num_parts, part_index)
+        part = split_count(self.num_image, *resolve_parts(num_parts, part_index))
         self._python_order = list(range(len(part)))
         self._schedule = Schedule(part, self.batch_size, last_batch_handle, self._order)
         self._epochs = 0

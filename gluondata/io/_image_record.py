@@ -13,6 +13,7 @@ import numpy as np
 from .._loader.alloc import empty
 from .._loader.columns import SampleColumns
 from ..dataloader import DataLoader
+from ..distributed import resolve_parts
 from ..image._backend import check_backend, use_backend
 from ..random import indexed, sample_context
 from ..recordio._format import RecordIOError
@@ -188,7 +189,8 @@ class ImageRecordIter(BatchIter):
         (0: deterministic by default), ``preprocess_threads`` (4; the workers),
         ``prefetch_buffer`` (4; batches in flight), ``num_parts`` and
         ``part_index`` (read one of ``num_parts`` disjoint parts of the file:
-        by records with an .idx, by bytes without, as MXNet), ``dtype``
+        by records with an .idx, by bytes without, as MXNet; ``num_parts="auto"``:
+        the world size and rank, see :func:`gluondata.distributed.world`), ``dtype``
         (None/float32, ``uint8`` or ``int8``: raw pixels, not normalized),
         ``thread_pool`` (gluondata: threads instead of processes); ``ctx``,
         ``device_id``, ``shuffle_chunk_size`` and ``shuffle_chunk_seed`` are
@@ -227,6 +229,7 @@ class ImageRecordIter(BatchIter):
             raise ValueError(f"{name}: label_width and batch_size must be at least 1")
         super().__init__(p["batch_size"])
         source = RecordSource(p["path_imgrec"], p["path_imgidx"] or None)
+        p["num_parts"], p["part_index"] = resolve_parts(p["num_parts"], p["part_index"])
         positions = part_of(source, p["num_parts"], p["part_index"], by_bytes=not p["path_imgidx"])
         label_list = LabelList(p["path_imglist"], p["label_width"]) if p["path_imglist"] else None
         self._workers = max(0, p["preprocess_threads"])
