@@ -200,13 +200,14 @@ MAY_IMPORT = {
     "random": set(),
     "strings": set(),
     "_stages": set(),
+    "distributed": set(),
     "image": {"_stages", "random"},
     "recordio": {"image"},
     "sampler": {"random"},
     "_loader": {"_stages", "image", "random"},
     "batchify": {"_loader"},
     "dataset": {"_loader", "random", "recordio", "sampler"},
-    "dataloader": {"_loader", "batchify", "image", "random", "sampler"},
+    "dataloader": {"_loader", "batchify", "distributed", "image", "random", "sampler"},
     "im2rec": {"image", "recordio", "strings"},
     "vision": {
         "_loader",
@@ -218,7 +219,16 @@ MAY_IMPORT = {
         "recordio",
         "strings",
     },
-    "io": {"_loader", "dataloader", "im2rec", "image", "random", "recordio", "sampler"},
+    "io": {
+        "_loader",
+        "dataloader",
+        "distributed",
+        "im2rec",
+        "image",
+        "random",
+        "recordio",
+        "sampler",
+    },
     "interop": {"_loader"},
 }
 

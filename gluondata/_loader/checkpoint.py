@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "FORMAT_VERSION",
     "EpochProgress",
     "ResumePoint",
+    "check_fields",
     "check_state",
     "numbered_batches",
 ]
@@ -59,8 +60,8 @@ class EpochProgress:
     ahead: set[int]
     expected_batches: int | None
     budget: Any = None  # the epoch's BadSampleBudget, with on_bad_sample='replace'
-    end: tuple[int, dict[str, Any] | TypeError] | None = None  # (batches, sampler state) at the end
-    lock: threading.Lock | None = None  # serializes with the iterator's next()
+    end: int | None = None  # the epoch's number of batches, once its generator has ended
+    lock: threading.Lock = field(default_factory=threading.Lock)  # the iterator's next() lock
     batches_ref: Any = None  # weak reference to the numbered batches generator
 
     def receive(self, position: int) -> None:
@@ -73,25 +74,21 @@ class EpochProgress:
         else:
             self.ahead.add(position)
 
-    def finish(self, batches: int, end_state: dict[str, Any] | TypeError) -> None:
-        """Note that the epoch has ``batches`` batches and the sampler's state after it."""
-        self.end = (batches, end_state)
-
     def complete(self) -> bool:
         """Whether the caller received every batch of the epoch."""
-        total = self.end[0] if self.end is not None else self.expected_batches
+        total = self.end if self.end is not None else self.expected_batches
         return total is not None and self.frontier >= total and not self.ahead
 
     def drain(self) -> bool:
         """Run the epoch's batch generator to its end, if it is still alive; return whether it was.
 
         Called once every batch was received, so it yields nothing: it only
-        lets the batch sampler record the epoch's end (its rollover carry).
+        lets the batch sampler reach the epoch's end (and keep its rollover carry).
         """
         batches = self.batches_ref() if self.batches_ref is not None else None
         if batches is None:
             return False
-        with self.lock or threading.Lock():
+        with self.lock:
             for _ in batches:
                 pass
         return self.end is not None
@@ -102,8 +99,6 @@ def numbered_batches(
     start: int,
     skip: frozenset[int],
     progress: EpochProgress,
-    batch_sampler: Any,
-    sampler_state: Any,
 ) -> Iterator[tuple[int, Sequence[int]]]:
     """Yield ``(position, indices)`` from ``start``, leaving out ``skip``; note the epoch's end."""
     end = start
@@ -111,47 +106,73 @@ def numbered_batches(
         end = position + 1
         if position not in skip:
             yield position, indices
-    try:
-        end_state = sampler_state(batch_sampler)
-    except TypeError as exc:
-        end_state = exc
-    progress.finish(end, end_state)
+    progress.end = end
 
 
 def check_state(state: Mapping[str, Any], fingerprint: Mapping[str, Any]) -> ResumePoint:
-    """Check a state against this loader's fingerprint; return where to resume.
+    """Check a DataLoader state against this loader's fingerprint; return where to resume.
 
     Raises
     ------
     ValueError
-        A field differs from this loader's, the state is of a newer format
-        version, or a field is missing; the message names the field.
+        See :func:`check_fields`.
     """
-    if not isinstance(state, Mapping) or state.get("format") != FORMAT:
-        raise ValueError(
-            f"not a DataLoader state: its 'format' field is "
-            f"{state.get('format') if isinstance(state, Mapping) else type(state).__name__!r}, "
-            f"expected {FORMAT!r} (from DataLoader.state_dict())"
-        )
-    version = state.get("version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise ValueError(
-            f"cannot load this DataLoader state: its 'version' is {version!r}, newer than the "
-            f"format version {FORMAT_VERSION} this gluondata reads (upgrade gluondata)"
-        )
-    missing = [name for name in (*fingerprint, *_POSITION_FIELDS) if name not in state]
-    if missing:
-        raise ValueError(f"cannot load this DataLoader state: it has no field {missing[0]!r}")
-    for name, current in fingerprint.items():
-        if state[name] != current:
-            raise ValueError(
-                f"cannot load this DataLoader state: its {name!r} is {state[name]!r} but this "
-                f"DataLoader's is {current!r} (a state resumes the same dataset and batches only"
-                + ("; pass DataLoader(seed=state['seed'])" if name == "seed" else "")
-                + ")"
-            )
+    check_fields(state, FORMAT, fingerprint, _POSITION_FIELDS)
     return ResumePoint(
         batches=int(state["batches"]),
         received_ahead=frozenset(int(p) for p in state["received_ahead"]),
         bad_samples=tuple((int(i), str(e), int(s)) for i, e, s in state["bad_samples"]),
     )
+
+
+def check_fields(
+    state: Mapping[str, Any],
+    kind: str,
+    fingerprint: Mapping[str, Any],
+    required: Sequence[str] = (),
+) -> None:
+    """Refuse a state of another kind, of a newer version, missing a field or not matching.
+
+    Parameters
+    ----------
+    state : mapping
+        The state to check (``format`` and ``version`` fields, the fingerprint's, ``required``).
+    kind : str
+        The ``format`` it must have (e.g. ``"gluondata.DataLoader"``).
+    fingerprint : mapping
+        The fields that must equal this object's.
+    required : sequence of str
+        Further fields it must have.
+
+    Raises
+    ------
+    ValueError
+        Naming the field that is wrong or missing.
+    """
+    name = kind.rsplit(".", 1)[-1]
+    found = state.get("format") if isinstance(state, Mapping) else type(state).__name__
+    if found != kind:
+        raise ValueError(
+            f"not a {name} state: its 'format' field is {found!r}, expected {kind!r} "
+            f"(from {name}.state_dict())"
+        )
+    version = state.get("version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ValueError(
+            f"cannot load this {name} state: its 'version' is {version!r}, newer than the "
+            f"format version {FORMAT_VERSION} this gluondata reads (upgrade gluondata)"
+        )
+    missing = [key for key in (*fingerprint, *required) if key not in state]
+    if missing:
+        raise ValueError(f"cannot load this {name} state: it has no field {missing[0]!r}")
+    for key, current in fingerprint.items():
+        saved = state[key]
+        if isinstance(current, tuple) and isinstance(saved, list):
+            saved = tuple(saved)  # JSON turns tuples into lists
+        if saved != current:
+            raise ValueError(
+                f"cannot load this {name} state: its {key!r} is {state[key]!r} but this "
+                f"{name}'s is {current!r} (a state resumes the same data and batches only"
+                + ("; pass seed=state['seed']" if key == "seed" else "")
+                + ")"
+            )

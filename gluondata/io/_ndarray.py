@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ._base import DataBatch, DataDesc, DataIter
+from ._state import check_iter_state, iter_state, unseeded_shuffle
 
 __all__ = ["LAST_BATCH_HANDLES", "NDArrayIter", "named_arrays"]
 
@@ -76,9 +77,10 @@ class NDArrayIter(DataIter):
     layout : str, default "NCHW"
         Where the batch axis is (the position of ``N``).
     seed : int, optional
-        Seed of the shuffle (a ``numpy.random.Generator`` drawn from it).
-        Without it the shuffle uses numpy's global generator exactly as MXNet
-        does, so ``np.random.seed(s)`` gives MXNet's order.
+        Seed of the shuffle: the order of the ``e``-th shuffle is a
+        permutation drawn from ``(seed, e)``, so :meth:`state_dict` can save
+        it. Without it the shuffle uses numpy's global generator exactly as
+        MXNet does, so ``np.random.seed(s)`` gives MXNet's order.
 
     Notes
     -----
@@ -119,7 +121,8 @@ class NDArrayIter(DataIter):
             )
         self.shuffle = shuffle
         self.last_batch_handle = last_batch_handle
-        self._rng: Any = np.random if seed is None else np.random.default_rng(seed)
+        self._seed = None if seed is None else int(seed)
+        self._shuffles = 0  # shuffles so far: the next one is drawn from (seed, _shuffles)
         self.idx = np.arange(self.num_data)
         self._order = np.arange(self.num_data)
         self._cache: np.ndarray | None = None
@@ -160,8 +163,52 @@ class NDArrayIter(DataIter):
     def _shuffle(self) -> None:
         # MXNet shuffles its index array in place and reorders the (already
         # reordered) data by it; composing the orders gives the same batches.
-        self._rng.shuffle(self.idx)
-        self._order = self._order[self.idx]
+        if self._seed is None:
+            np.random.shuffle(self.idx)
+            self._order = self._order[self.idx]
+        else:
+            self._order = self._seeded_order(self._shuffles)
+        self._shuffles += 1
+
+    def _seeded_order(self, shuffle: int) -> np.ndarray:
+        return np.random.default_rng([self._seed, shuffle]).permutation(self.num_data)
+
+    def _fingerprint(self) -> dict[str, Any]:
+        return {
+            "num_data": self.num_data,
+            "batch_size": self.batch_size,
+            "last_batch_handle": self.last_batch_handle,
+            "shuffle": bool(self.shuffle),
+            "seed": self._seed,
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the position after the last batch returned, as a small JSON-serializable dict.
+
+        :meth:`load_state_dict` on an iterator over the same arrays continues
+        with the same batches. Needs ``seed=`` when shuffling.
+        """
+        if self.shuffle and self._seed is None:
+            raise unseeded_shuffle("NDArrayIter")
+        carry = None if self._cache is None else self._cache.tolist()
+        position = {"shuffles": self._shuffles, "cursor": self.cursor, "carry": carry}
+        return iter_state("NDArrayIter", self._fingerprint(), position)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from ``state`` (from :meth:`state_dict`).
+
+        Raises
+        ------
+        ValueError
+            The state is of other data (length, batch size, ...) or a newer version.
+        """
+        check_iter_state("NDArrayIter", state, self._fingerprint(), ("shuffles", "cursor", "carry"))
+        self._shuffles = int(state["shuffles"])
+        if self.shuffle and self._shuffles:
+            self._order = self._seeded_order(self._shuffles - 1)
+        self.cursor = int(state["cursor"])
+        carry = state["carry"]
+        self._cache = None if carry is None else np.asarray(carry, dtype=self._order.dtype)
 
     def hard_reset(self) -> None:
         """Reset and drop the examples kept by ``'roll_over'``."""
