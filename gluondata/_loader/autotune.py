@@ -85,10 +85,11 @@ def choose(
             shm_budget = shm_budget if shared is None else shared[1]
         batches = make_iterator(executors[workers], depth, itertools.cycle(first_batches))
         sizes = itertools.cycle([len(indices) for indices in first_batches])
-        # the first trial also warms the page cache and lazy set-ups for the others
-        warm_seconds = TRIAL_SECONDS if not rates else 0.0
+        # the first trial warms up for the others too (page cache, lazy set-ups, and the
+        # main process's heap: its first large allocations fault fresh pages in)
+        warm_batches = len(first_batches) if not rates else 0
         try:
-            rate, batch_bytes_seen = _time_batches(batches, sizes, workers, warm_seconds)
+            rate, batch_bytes_seen = _time_batches(batches, sizes, workers, warm_batches)
         finally:
             batches.close()
         batch_bytes = max(batch_bytes, batch_bytes_seen)
@@ -130,26 +131,32 @@ def choose(
 
 
 def _time_batches(
-    batches: Iterator[Any], sizes: Iterator[int], workers: int, warm_seconds: float = 0.0
+    batches: Iterator[Any], sizes: Iterator[int], workers: int, warm_batches: int = 0
 ) -> tuple[float, int]:
-    """Samples per second after a warm-up (one batch per worker, and at least
-    ``warm_seconds``); and one batch's array bytes.
+    """Samples per second after a warm-up (one batch per worker, and ``warm_batches`` if they
+    take under ``_MAX_TRIAL_SECONDS``); and one batch's array bytes.
 
-    ``sizes`` gives each batch's number of samples, in order.
+    ``sizes`` gives each batch's number of samples, in order. Each batch is
+    kept until the next one arrives, as a training loop keeps it: freeing it
+    first would make the next one's allocation fault fresh pages in (twice as
+    slow on W5) and the measurement unlike the epoch.
     """
     warm_up = max(1, workers)
     began = time.perf_counter()
-    batch_bytes = _array_bytes(next(batches))
+    batch = next(batches)
+    batch_bytes = _array_bytes(batch)
     next(sizes)
     warmed = 1
-    while warmed < warm_up or time.perf_counter() - began < warm_seconds:
-        next(batches)
+    while warmed < warm_up or (
+        warmed < warm_batches and time.perf_counter() - began < _MAX_TRIAL_SECONDS
+    ):
+        batch = next(batches)
         next(sizes)
         warmed += 1
     start = time.perf_counter()
     samples = count = 0
     while True:
-        next(batches)
+        batch = next(batches)  # kept until the next (see above)
         samples += next(sizes)
         count += 1
         elapsed = time.perf_counter() - start
