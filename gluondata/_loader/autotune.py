@@ -89,7 +89,7 @@ def choose(
         # main process's heap: its first large allocations fault fresh pages in)
         warm_batches = len(first_batches) if not rates else 0
         try:
-            rate, batch_bytes_seen = _time_batches(batches, sizes, workers, warm_batches)
+            rate, batch_bytes_seen = _time_batches(batches, sizes, workers, depth, warm_batches)
         finally:
             batches.close()
         batch_bytes = max(batch_bytes, batch_bytes_seen)
@@ -131,17 +131,26 @@ def choose(
 
 
 def _time_batches(
-    batches: Iterator[Any], sizes: Iterator[int], workers: int, warm_batches: int = 0
+    batches: Iterator[Any],
+    sizes: Iterator[int],
+    workers: int,
+    depth: int,
+    warm_batches: int = 0,
 ) -> tuple[float, int]:
-    """Samples per second after a warm-up (one batch per worker, and ``warm_batches`` if they
-    take under ``_MAX_TRIAL_SECONDS``); and one batch's array bytes.
+    """Samples per second after a warm-up; and one batch's array bytes.
+
+    The warm-up lasts one batch per worker and, with workers, one more per
+    batch in flight (``depth``), so that every shared-memory slot has been
+    made and touched once (fresh shared memory is several times slower to
+    write than reused); and ``warm_batches`` if they take under
+    ``_MAX_TRIAL_SECONDS``.
 
     ``sizes`` gives each batch's number of samples, in order. Each batch is
     kept until the next one arrives, as a training loop keeps it: freeing it
     first would make the next one's allocation fault fresh pages in (twice as
     slow on W5) and the measurement unlike the epoch.
     """
-    warm_up = max(1, workers)
+    warm_up = max(1, workers) + (depth + 1 if workers else 0)
     began = time.perf_counter()
     batch = next(batches)
     batch_bytes = _array_bytes(batch)
@@ -160,7 +169,8 @@ def _time_batches(
         samples += next(sizes)
         count += 1
         elapsed = time.perf_counter() - start
-        if (elapsed >= TRIAL_SECONDS and count >= 2 * warm_up) or elapsed >= _MAX_TRIAL_SECONDS:
+        enough = elapsed >= TRIAL_SECONDS and count >= 2 * max(1, workers)
+        if enough or elapsed >= _MAX_TRIAL_SECONDS:
             return samples / elapsed, batch_bytes
 
 
