@@ -1,6 +1,6 @@
 """The measurement protocol shared by every contender's runner.
 
-Runners execute in different virtualenvs (gluondata's, PyTorch's, MXNet's), so this module needs
+Runners execute in different virtualenvs (gluondata's and each peer's), so this module needs
 only the standard library, numpy and psutil (through ``memory``). Protocol (the project's
 WORKLOADS.md): build the loader, run one warm-up epoch (its time-to-first-batch, counted from the
 start of the loader's construction, is reported separately), then time ``epochs`` epochs; the
@@ -34,7 +34,8 @@ class Config:
     Attributes
     ----------
     contender : str
-        Key of the runner (``"numpy"``, ``"gluondata"``, ``"torch"`` or ``"mxnet"``).
+        Key of the runner (``"numpy"``, ``"gluondata"``, ``"torch"``, ``"mxnet"``, ``"tf"``,
+        ``"grain"`` or ``"spdl"``).
     dataset : str
         What the row's dataset is, as shown in the table.
     workers : int
@@ -268,3 +269,35 @@ def main(
         sys.stdout.flush()
         raise
     print(json.dumps(result))
+
+
+TF_USER = "user `__getitem__` via `tf.numpy_function`"
+GRAIN_USER = "user `__getitem__`, `grain.DataLoader`"
+GRAIN_NATIVE = "user `__getitem__`, `MapDataset` (+ `mp_prefetch`)"
+SPDL_USER = "user `__getitem__`, `spdl.dataloader.DataLoader`"
+
+
+def new_peers(workers: int, native: bool = True) -> tuple[Config, ...]:
+    """The tf.data, Grain and SPDL rows running the user's ``__getitem__`` with ``workers``.
+
+    tf.data maps it with ``num_parallel_calls=workers`` (threads); Grain's DataLoader and its
+    ``MapDataset`` pipeline (``native``) run it in worker processes; SPDL in threads (it has no
+    0-worker mode, so it appears with workers only).
+    """
+    rows = [
+        Config("tf", TF_USER, workers, "threads" if workers else "", ("--dataset", "user")),
+        Config("grain", GRAIN_USER, workers, "processes" if workers else "", ("--dataset", "user")),
+    ]
+    if native:
+        rows.append(
+            Config(
+                "grain",
+                GRAIN_NATIVE,
+                workers,
+                "processes" if workers else "",
+                ("--dataset", "native"),
+            )
+        )
+    if workers:
+        rows.append(Config("spdl", SPDL_USER, workers, "threads", ("--dataset", "user")))
+    return tuple(rows)

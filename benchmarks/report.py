@@ -106,10 +106,14 @@ def _contender(outcome: Outcome) -> str:
 
 
 def _reference(rows: Rows, config: Config, peer: str) -> Outcome | None:
-    """The peer's row to compare ``config`` with: same workers, same dataset label if any."""
+    """The peer's row to compare ``config`` with: same workers and the same dataset label if
+    the peer has it, else the peer's fastest row with the same workers (its own fastest way)."""
     same = [(c, o) for c, o in rows if o.name == peer and c.workers == config.workers]
     exact = [o for c, o in same if c.dataset == config.dataset]
-    return exact[0] if exact else (same[0][1] if same else None)
+    if exact:
+        return exact[0]
+    measured = [o for _, o in same if o.rate is not None]
+    return max(measured, key=lambda o: o.rate or 0.0) if measured else None
 
 
 def _ratio(rows: Rows, config: Config, outcome: Outcome, peer: str) -> str:
@@ -263,7 +267,8 @@ def render(tables: list[Table], rounds: int) -> str:
         "its constructor or in `iter()`); median over rounds.",
         "- Peers get the same per-sample Python code (the user's `__getitem__`, a subclass of "
         "each library's own `Dataset`). Each gluondata row's ratio is to the peer's row with "
-        "the same number of workers (and the same dataset, where the peer has it). Peers keep "
+        "the same number of workers and the same dataset where the peer has it, else to the "
+        "peer's fastest row with that number of workers (its own fastest way). Peers keep "
         "their defaults: PyTorch's default collate (numpy samples become tensors, stacked with "
         "`torch.stack` on its intra-op thread pool, one thread per core), MXNet's default "
         "batchify and engine.",

@@ -61,6 +61,24 @@ CONTENDERS: dict[str, Contender] = {
         HERE / "peers" / "mxnet_runner.py",
         peer=True,
     ),
+    "tf": Contender(
+        "tf.data",
+        HERE / ".venv-tf" / "bin" / "python",
+        HERE / "peers" / "tf_runner.py",
+        peer=True,
+    ),
+    "grain": Contender(
+        "Grain",
+        HERE / ".venv-grain" / "bin" / "python",
+        HERE / "peers" / "grain_runner.py",
+        peer=True,
+    ),
+    "spdl": Contender(
+        "SPDL",
+        HERE / ".venv-spdl" / "bin" / "python",
+        HERE / "peers" / "spdl_runner.py",
+        peer=True,
+    ),
 }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from harness import Config, Workload
+from harness import Config, Workload, new_peers
 
 ROWS = 200_000
 FEATURES = 32
@@ -56,6 +56,7 @@ def load(root: str | Path) -> tuple[np.ndarray, np.ndarray]:
 
 _USER = "user `__getitem__`"
 _ARRAY = "`ArrayDataset`"
+TF_NATIVE = "tf.data in-graph: `range(n).shuffle(n).batch(256)` + `tf.gather`"
 
 WORKLOAD = Workload(
     key="w1",
@@ -67,10 +68,13 @@ WORKLOAD = Workload(
         Config("numpy", "numpy loop over `(x[i], y[i])`", 0),
         Config("torch", _USER, 0),
         Config("mxnet", _USER, 0),
+        *new_peers(0),
+        Config("tf", TF_NATIVE, 0, args=("--dataset", "native")),
         Config("gluondata", _USER, 0, args=("--dataset", "user")),
         Config("gluondata", _ARRAY, 0, args=("--dataset", "array")),
         Config("torch", _USER, 2, "processes"),
         Config("mxnet", _USER, 2, "processes"),
+        *new_peers(2),
         Config("gluondata", _USER, 2, "processes", ("--dataset", "user")),
         Config("gluondata", _USER, 2, "threads", ("--dataset", "user", "--thread-pool")),
         Config("gluondata", _ARRAY, 2, "processes", ("--dataset", "array")),
