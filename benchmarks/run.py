@@ -139,11 +139,10 @@ def summarize(key: str, workload: Workload, results: list[Result]) -> report.Out
         return report.Outcome(contender.name, contender.peer, versions, error=errors[0])
     rates = [r["samples"] * workload.per_sample / t for r in results for t in r["epoch_s"]]
     ttfb = statistics.median(r["ttfb_s"] for r in results)
-    workers = [
-        (r["workers"][0], r["workers"][-1])
-        for r in results
-        if r["workers"] and None not in (r["workers"][0], r["workers"][-1])
-    ]
+    parts = {
+        k: statistics.median(r["peak_parts"][k] for r in results)
+        for k in ("main", "workers", "shared")
+    }
     return report.Outcome(
         contender.name,
         contender.peer,
@@ -152,9 +151,12 @@ def summarize(key: str, workload: Workload, results: list[Result]) -> report.Out
         ttfb=ttfb,
         main_delta=statistics.median(r["main_delta"] for r in results),
         tree_peak=statistics.median(r["tree_peak"] for r in results),
-        workers=(statistics.median(w[0] for w in workers), statistics.median(w[1] for w in workers))
-        if workers
-        else None,
+        uss_peak=statistics.median(r["tree_uss_peak"] for r in results),
+        peak_parts=(parts["main"], parts["workers"], parts["shared"]),
+        epoch_pss=(
+            statistics.median(r["epoch_pss"][0] for r in results),
+            statistics.median(r["epoch_pss"][-1] for r in results),
+        ),
     )
 
 
@@ -182,7 +184,7 @@ def run_workload(
                 f"{statistics.median(result['epoch_s']):.3f} s/epoch, "
                 f"first batch {result['ttfb_s'] * 1e3:.1f} ms, "
                 f"main +{result['main_delta'] / 2**20:.0f} MiB, "
-                f"all {result['tree_peak'] / 2**20:.0f} MiB"
+                f"all PSS {result['tree_peak'] / 2**20:.0f} MiB"
             )
             print(
                 f"[{workload.key} round {r + 1}/{rounds}] {config.contender} {config.dataset}, "
