@@ -246,7 +246,11 @@ MEMORY_NOTES = [
 ]
 
 
-def render(tables: list[Table], rounds: int) -> str:
+def render(
+    tables: list[Table],
+    rounds: int,
+    load: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
+) -> str:
     """The whole RESULTS.md.
 
     Parameters
@@ -255,7 +259,18 @@ def render(tables: list[Table], rounds: int) -> str:
         Each workload with its rows in run order.
     rounds : int
         How many times every configuration was run.
+    load : pair of load averages, optional
+        ``os.getloadavg()`` when the run started and when it ended.
     """
+    load_note = (
+        ""
+        if load is None
+        else " Load average (1, 5, 15 min) at the start "
+        + ", ".join(f"{v:.1f}" for v in load[0])
+        + " and at the end "
+        + ", ".join(f"{v:.1f}" for v in load[1])
+        + " (other jobs shared the 2 cores)."
+    )
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "?"
     parts = [
@@ -268,7 +283,7 @@ def render(tables: list[Table], rounds: int) -> str:
         "## How measured",
         "",
         f"- Date: {now}. Machine: {os.cpu_count()} CPUs (nproc {affinity}), {_cpu_model()}, "
-        f"{platform.system()} {platform.release()}.",
+        f"{platform.system()} {platform.release()}.{load_note}",
         f"- Every configuration runs in a fresh subprocess of its contender's interpreter; the "
         f"contenders run back to back in one invocation, in the table's order, {rounds} "
         f"round(s), so they share the same machine state.",

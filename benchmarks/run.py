@@ -221,6 +221,7 @@ def main() -> None:
     parser.add_argument("--skip-peers", action="store_true", help="run gluondata only")
     parser.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
     args = parser.parse_args()
+    load_before = os.getloadavg()
     tables = []
     for key in args.workloads:
         workload = WORKLOADS[key]
@@ -228,7 +229,7 @@ def main() -> None:
         rows = run_workload(workload, epochs, args.rounds, args.timeout, args.skip_peers)
         extra = workload.extra(DATA / workload.key) if workload.extra else ""
         tables.append(report.Table(workload, rows, epochs, extra))
-    args.output.write_text(report.render(tables, args.rounds))
+    args.output.write_text(report.render(tables, args.rounds, (load_before, os.getloadavg())))
     print(f"wrote {args.output}")
 
 
