@@ -23,6 +23,7 @@ from .shm import SharedBlock
 __all__ = ["SlotRing"]
 
 _GROWTH = 1.25
+_SLACK = mmap.PAGESIZE  # room for the arena's alignment padding in a slot without headroom
 # from this batch size on, a worker gets its next task only when it is free to run it
 LARGE_BATCH_BYTES = 8 * 2**20
 
@@ -57,7 +58,9 @@ class SlotRing:
         if batches:
             per_batch = -(-nbytes // batches)
             if per_batch > self.batch_bytes:
-                self.grew = self.grew or self.batch_bytes > 0
+                # more than alignment padding (a first size measured off the heap, later ones
+                # in a slot, differ by that): the batches vary
+                self.grew = self.grew or 0 < self.batch_bytes < per_batch - _SLACK
                 self.batch_bytes = per_batch
 
     def queue_depth(self) -> int:
@@ -73,7 +76,8 @@ class SlotRing:
     def acquire(self, batches: int) -> int | None:
         """Return a free slot big enough for ``batches`` batches (made if the budget allows).
 
-        A new slot is as large as the largest batch seen, rounded up to pages;
+        A new slot is as large as the largest batch seen, plus a page for
+        alignment padding, rounded up to pages;
         once batches have grown, it gets 25 % headroom, so batches of varying
         size keep fitting. Returns None when the size of a batch is not known
         yet, or when the budget is spent on slots that are in use.
@@ -86,7 +90,7 @@ class SlotRing:
                 if self.blocks[slot_id].size >= needed:
                     self._free.remove(slot_id)
                     return slot_id
-            wanted = int(needed * _GROWTH) if self.grew else needed
+            wanted = int(needed * _GROWTH) if self.grew else needed + _SLACK
             size = -(-wanted // mmap.PAGESIZE) * mmap.PAGESIZE
             # free slots are all too small: they will not fit later batches either
             while self._free:
