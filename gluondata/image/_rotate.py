@@ -59,7 +59,7 @@ def rotate_planes(
 ) -> np.ndarray:
     """Rotate a ``(C, H, W)`` stack of planes.
 
-    Bilinear (the default) returns float32 for float32 input and float64
+    Bilinear (the default) returns float64 for float64 input and float32
     otherwise, outside neighbours counting as 0; ``nearest`` keeps the dtype
     and writes ``fill`` where the rounded source point is outside.
     """
@@ -71,22 +71,27 @@ def rotate_planes(
         out = np.full((c, h, w), fill, dtype=planes.dtype)
         out[:, inside] = planes[:, yi[inside], xi[inside]]
         return out
-    work = np.float32 if planes.dtype == np.float32 else np.float64
+    work = np.float64 if planes.dtype == np.float64 else np.float32
     padded = np.pad(planes.astype(work, copy=False), ((0, 0), (1, 1), (1, 1)))
-    flat = padded.reshape(c, -1)
     y0, x0 = np.floor(ys), np.floor(xs)
-    wy, wx = (1.0 - (ys - y0)).astype(work), (1.0 - (xs - x0)).astype(work)
+    wy, wx = (1.0 - (ys - y0)).ravel().astype(work), (1.0 - (xs - x0)).ravel().astype(work)
     # neighbours outside the image land on the zero border of ``padded``
-    row0 = np.clip(y0.astype(np.intp), -1, h) + 1
-    row1 = np.clip(y0.astype(np.intp) + 1, -1, h) + 1
-    col0 = np.clip(x0.astype(np.intp), -1, w) + 1
-    col1 = np.clip(x0.astype(np.intp) + 1, -1, w) + 1
+    row = np.clip(y0.ravel(), -1, h).astype(np.intp) + 1
+    col = np.clip(x0.ravel(), -1, w).astype(np.intp) + 1
+    row_next = np.clip(y0.ravel() + 1, -1, h).astype(np.intp) + 1
+    col_next = np.clip(x0.ravel() + 1, -1, w).astype(np.intp) + 1
     stride = w + 2
-    out = flat[:, row0 * stride + col0] * (wy * wx)
-    out += flat[:, row0 * stride + col1] * (wy * (1 - wx))
-    out += flat[:, row1 * stride + col0] * ((1 - wy) * wx)
-    out += flat[:, row1 * stride + col1] * ((1 - wy) * (1 - wx))
-    return out
+    corners = (
+        (row * stride + col, wy * wx),
+        (row * stride + col_next, wy * (1 - wx)),
+        (row_next * stride + col, (1 - wy) * wx),
+        (row_next * stride + col_next, (1 - wy) * (1 - wx)),
+    )
+    out = np.zeros((c, h * w), dtype=work)
+    for plane, target in zip(padded.reshape(c, -1), out, strict=True):
+        for index, weight in corners:
+            target += np.take(plane, index) * weight
+    return out.reshape(c, h, w)
 
 
 def imrotate(
