@@ -19,6 +19,7 @@ from ._csv import CSVIter
 from ._image_iter import ImageIter
 from ._image_record import ImageRecordInt8Iter, ImageRecordIter, ImageRecordUInt8Iter
 from ._libsvm import LibSVMIter
+from ._mnist import MNISTIter
 from ._ndarray import NDArrayIter
 from ._wrappers import DataLoaderIter, PrefetchingIter, ResizeIter
 
@@ -33,6 +34,7 @@ __all__ = [
     "ImageRecordIter",
     "ImageRecordUInt8Iter",
     "LibSVMIter",
+    "MNISTIter",
     "NDArrayIter",
     "PrefetchingIter",
     "ResizeIter",
