@@ -3,7 +3,9 @@
 from . import batchify, image, io, random, recordio, vision
 from ._loader.bad_samples import BadSample, BadSampleWarning, TooManyBadSamplesError
 from ._loader.columns import SampleColumns
+from ._loader.crash_watch import SampleCrashedWorkerError
 from ._loader.pool import WorkerDiedError
+from ._loader.stats import LoaderStats
 from ._loader.worker_info import WorkerInfo, get_worker_info
 from .dataloader import DataLoader
 from .dataset import ArrayDataset, Dataset, RecordFileDataset, SimpleDataset
@@ -28,9 +30,11 @@ __all__ = [
     "Dataset",
     "FilterSampler",
     "IntervalSampler",
+    "LoaderStats",
     "RandomSampler",
     "RecordFileDataset",
     "SampleColumns",
+    "SampleCrashedWorkerError",
     "Sampler",
     "SequentialSampler",
     "SimpleDataset",

@@ -7,12 +7,15 @@ import itertools
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
+from time import perf_counter_ns
 from typing import Any
 
+from ._loader import autotune
 from ._loader.bad_samples import POLICIES, BadSample, BadSampleBudget
 from ._loader.executors import BatchTimeout, Executor, InlineExecutor, PendingTasks, ThreadExecutor
 from ._loader.fetch import BatchJob, BatchTask, Outcome
-from ._loader.pool import ProcessExecutor
+from ._loader.pool import ProcessExecutor, WorkerDiedError
+from ._loader.stats import EpochRecorder, LoaderStats, summarize
 from .batchify import default_batchify_fn
 from .image import get_backend
 from .random import fresh_seed
@@ -43,13 +46,15 @@ class DataLoader:
     batchify_fn : callable, optional
         Turns a list of samples into a batch; default
         :func:`~gluondata.batchify.default_batchify_fn`.
-    num_workers : int, default 0
+    num_workers : int or 'auto', default 0
         0 runs batches in the calling thread; more runs them in worker
-        processes (or threads, with ``thread_pool``).
+        processes (or threads, with ``thread_pool``). ``'auto'`` measures at
+        the start of the first epoch and keeps the best (see :meth:`stats`).
     pin_memory : bool, default False
         Accepted for Gluon compatibility; batches are numpy arrays, so it does nothing.
-    prefetch : int, optional
-        Batches in flight with workers (default ``2 * num_workers``, at least 1).
+    prefetch : int or 'auto', optional
+        Batches in flight with workers (default ``2 * num_workers``, at least 1);
+        ``'auto'`` measures, as ``num_workers='auto'`` does.
     thread_pool : bool, default False
         Use threads instead of processes for the workers.
     timeout : float, default 120
@@ -68,8 +73,11 @@ class DataLoader:
         Past it, batches travel pickled: slower, never a deadlock.
     max_worker_restarts : int, default 3
         How many dead worker processes are replaced per epoch (their batches
-        re-run) before the batches of the next one to die fail with
-        ``WorkerDiedError``; the next epoch starts with fresh workers.
+        re-run, so no index is lost or repeated). One death more ends the
+        epoch: the loop gets one ``WorkerDiedError`` naming the deaths and the
+        batches not delivered, and the next epoch starts with fresh workers. A
+        sample that kills a worker twice becomes a bad sample (see
+        ``on_bad_sample``), not loaded again by this loader.
     in_order : bool, default True
         Yield batches in sampler order; with False, a batch is yielded as
         soon as it is ready (the same batches, in the order they finish).
@@ -87,10 +95,15 @@ class DataLoader:
         from (seed, epoch, index) so the batch is the same for any number of
         workers, keeps the batch's size, warns with a
         :class:`~gluondata.BadSampleWarning` and logs it in :attr:`bad_samples`.
+        With worker processes, a sample that kills its worker twice (a
+        segfault, ``os._exit``, the OOM killer) counts as failing to load, with
+        :class:`~gluondata.SampleCrashedWorkerError` naming the signal.
     max_bad_fraction : float, default 0.01
         With ``'replace'``: once more than this fraction of the dataset's
         samples have failed in an epoch, a batch with a bad sample raises
         :class:`~gluondata.TooManyBadSamplesError` instead.
+    progress : bool, default False
+        Show a progress bar (tqdm) for each epoch, with samples/s.
     pin_device_id, auto_reload, try_nopython
         Accepted so that Gluon code runs unchanged; they do nothing here.
     """
@@ -104,9 +117,9 @@ class DataLoader:
         last_batch: str | None = None,
         batch_sampler: Any = None,
         batchify_fn: Callable[[Sequence[Any]], Any] | None = None,
-        num_workers: int = 0,
+        num_workers: int | str = 0,
         pin_memory: bool = False,
-        prefetch: int | None = None,
+        prefetch: int | str | None = None,
         thread_pool: bool = False,
         timeout: float = 120,
         seed: int | None = None,
@@ -118,14 +131,19 @@ class DataLoader:
         seed_global_rngs: bool = True,
         on_bad_sample: str = "raise",
         max_bad_fraction: float = 0.01,
+        progress: bool = False,
         pin_device_id: int = 0,
         auto_reload: bool = False,
         try_nopython: bool | None = None,
     ) -> None:
         if not timeout > 0:
             raise ValueError(f"timeout must be positive, given {timeout}")
-        if num_workers < 0:
-            raise ValueError(f"num_workers must be 0 or more, given {num_workers}")
+        self._auto_workers = num_workers == "auto"
+        self._auto_prefetch = prefetch == "auto"
+        num_workers = 0 if self._auto_workers else num_workers
+        prefetch = None if self._auto_prefetch else prefetch
+        if not isinstance(num_workers, int) or num_workers < 0:
+            raise ValueError(f"num_workers must be 0 or more, or 'auto', given {num_workers!r}")
         if on_bad_sample not in POLICIES:
             raise ValueError(f"on_bad_sample must be one of {POLICIES}, given {on_bad_sample!r}")
         if not 0 <= max_bad_fraction <= 1:
@@ -156,6 +174,7 @@ class DataLoader:
         self._batchify_fn = batchify_fn or default_batchify_fn
         self._num_workers = int(num_workers)
         self._thread_pool = bool(thread_pool)
+        self._prefetch_given = prefetch is not None
         self._prefetch = max(0, int(prefetch)) if prefetch is not None else 2 * num_workers
         self._timeout = float(timeout)
         self._in_order = bool(in_order)
@@ -171,6 +190,9 @@ class DataLoader:
         self._bad_samples: list[BadSample] = []
         self._executor: Executor | None = None
         self._epoch = 0
+        self._progress = bool(progress)
+        self._recorder: EpochRecorder | None = None
+        self._autotune: str | None = None
 
     @property
     def dataset(self) -> Any:
@@ -213,18 +235,86 @@ class DataLoader:
     def __iter__(self) -> Iterator[Any]:
         epoch = self._epoch
         self._epoch += 1
-        executor = self._ensure_executor()
-        in_flight = 1 if executor.runs_in_caller else max(1, self._prefetch)
         index_batches = getattr(self._batch_sampler, "index_batches", None)
         batches = iter(self._batch_sampler) if index_batches is None else index_batches()
+        if (self._auto_workers or self._auto_prefetch) and self._autotune is None:
+            batches = self._tune(epoch, batches)
+        executor = self._ensure_executor()
+        in_flight = 1 if executor.runs_in_caller else max(1, self._prefetch)
         budget = (
             BadSampleBudget(self._max_bad_fraction, len(self._dataset), self._bad_samples)
             if self._on_bad_sample == "replace"
             else None
         )
-        return _LoaderIterator(
-            self, executor, batches, epoch, in_flight, self._timeout, self._in_order, budget
+        self._recorder = EpochRecorder(
+            epoch, _length(self._batch_sampler), executor, self._progress
         )
+        return _LoaderIterator(
+            self,
+            executor,
+            batches,
+            epoch,
+            in_flight,
+            self._timeout,
+            self._in_order,
+            budget,
+            self._recorder,
+        )
+
+    def stats(self) -> LoaderStats:
+        """Where the time of the latest epoch went (so far, if it is running).
+
+        The time the loop waited for batches against the time it spent
+        elsewhere, each stage of the batches' work, worker utilisation,
+        shared memory, pickled batches, bad samples, worker restarts, and a
+        verdict (``'input-bound'``, ``'balanced'`` or ``'compute-bound'``)
+        with one line of advice. ``print(loader.stats())`` shows a table.
+        """
+        if self._recorder is None:
+            raise RuntimeError("stats() describes an epoch: iterate over the loader first")
+        executor = (
+            "caller"
+            if self._num_workers == 0
+            else ("threads" if self._thread_pool else "processes")
+        )
+        return summarize(
+            self._recorder,
+            executor=executor,
+            num_workers=self._num_workers,
+            prefetch=self._prefetch if self._num_workers else 1,
+            dataset=self._dataset,
+            autotune=self._autotune,
+        )
+
+    def _tune(self, epoch: int, batches: Iterator[Sequence[int]]) -> Iterator[Sequence[int]]:
+        """Choose num_workers and/or prefetch by measuring; the epoch's batches are unchanged."""
+        first = list(itertools.islice(batches, autotune.TRIAL_BATCHES))
+        if not first:
+            return iter(first)
+        self.close()
+
+        def make_iterator(
+            executor: Executor, prefetch: int, index_batches: Iterator[Sequence[int]]
+        ) -> _LoaderIterator:
+            in_flight = 1 if executor.runs_in_caller else max(1, prefetch)
+            return _LoaderIterator(
+                self, executor, index_batches, epoch, in_flight, self._timeout, True, None
+            )
+
+        choice, executor = autotune.choose(
+            self._make_executor,
+            make_iterator,
+            first,
+            tune_workers=self._auto_workers,
+            num_workers=self._num_workers,
+            tune_prefetch=self._auto_prefetch,
+            prefetch=self._prefetch if self._prefetch_given else None,
+        )
+        self._num_workers, self._prefetch = choice.num_workers, choice.prefetch
+        self._autotune = choice.describe()
+        self._executor = executor
+        self._shutdown = weakref.finalize(self, executor.close)
+        return itertools.chain(first, batches)
 
     def _ensure_executor(self) -> Executor:
         if self._executor is None:
@@ -233,7 +323,8 @@ class DataLoader:
             self._shutdown = weakref.finalize(self, self._executor.close)
         return self._executor
 
-    def _make_executor(self) -> Executor:
+    def _make_executor(self, num_workers: int | None = None) -> Executor:
+        num_workers = self._num_workers if num_workers is None else num_workers
         job = BatchJob(
             dataset=self._dataset,
             batchify_fn=self._batchify_fn,
@@ -242,13 +333,11 @@ class DataLoader:
             on_bad_sample=self._on_bad_sample,
             image_backend=get_backend(),
         )
-        if self._num_workers == 0:
+        if num_workers == 0:
             return InlineExecutor(job)
         if self._thread_pool:
-            return ThreadExecutor(job, self._num_workers, self._worker_init_fn)
-        return ProcessExecutor(
-            job, self._num_workers, self._worker_init_fn, **self._process_options
-        )
+            return ThreadExecutor(job, num_workers, self._worker_init_fn)
+        return ProcessExecutor(job, num_workers, self._worker_init_fn, **self._process_options)
 
     def close(self) -> None:
         """Shut down the workers (a later iteration starts new ones)."""
@@ -264,7 +353,9 @@ class DataLoader:
 
     def __repr__(self) -> str:
         mode = (
-            "in the caller"
+            "num_workers='auto', not chosen yet"
+            if self._auto_workers and self._autotune is None
+            else "in the caller"
             if self._num_workers == 0
             else f"{self._num_workers} {'threads' if self._thread_pool else 'processes'}"
         )
@@ -290,9 +381,11 @@ class _LoaderIterator:
         timeout: float,
         in_order: bool,
         budget: BadSampleBudget | None,
+        recorder: EpochRecorder | None = None,
     ) -> None:
         self._loader = loader  # its workers live as long as this iterator
         self._budget = budget
+        self._recorder = recorder
         self._next_lock = threading.Lock()  # one iterator may be shared by threads
         self._executor = executor
         self._in_order = in_order
@@ -338,6 +431,8 @@ class _LoaderIterator:
                 "__getitem__/transform? raise DataLoader(timeout=...) if it is only slow"
             ) from None
         del self._pending[position]
+        if self._recorder is not None:
+            self._recorder.task_done(result)
         self._ready.extend(zip(tasks, result.outcomes, strict=True))
         if not self._executor.runs_in_caller:
             seconds_per_batch = max(result.seconds / len(tasks), 1e-9)
@@ -349,21 +444,31 @@ class _LoaderIterator:
             return self._next_batch()
 
     def _next_batch(self) -> Any:
+        recorder = self._recorder
+        began = perf_counter_ns()
         if not self._ready:
             self._submit_more()
             if not self._pending:
+                if recorder is not None:
+                    recorder.epoch_ended(began)
                 raise StopIteration
             self._collect()
             self._submit_more()
-        _, outcome = self._ready.popleft()
+        task, outcome = self._ready.popleft()
+        if recorder is not None:
+            recorder.batch_arrived(began, len(task.indices), len(outcome.bad))
         if outcome.bad and self._budget is not None:
             self._budget.note(outcome.bad)
         if outcome.error is not None:
+            if isinstance(outcome.error, WorkerDiedError):  # the epoch is over
+                self.close()
             raise outcome.error
         return outcome.batch
 
     def close(self) -> None:
         """Drop the batches not yet returned."""
+        if self._recorder is not None:
+            self._recorder.stopped()
         self._exhausted = True
         self._ready.clear()
         while self._pending:
@@ -374,6 +479,13 @@ class _LoaderIterator:
 
 
 _MAX_GROUP = 16
+
+
+def _length(batch_sampler: Any) -> int | None:
+    try:
+        return len(batch_sampler)
+    except TypeError:
+        return None
 
 
 def _describe_group(tasks: Sequence[BatchTask]) -> str:

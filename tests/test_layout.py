@@ -198,15 +198,25 @@ def test_the_circle_finder_finds_a_circle(tmp_path):
 MAY_IMPORT = {
     "random": set(),
     "strings": set(),
-    "image": {"random"},
+    "_stages": set(),
+    "image": {"_stages", "random"},
     "recordio": {"image"},
     "sampler": {"random"},
-    "_loader": {"image", "random"},
+    "_loader": {"_stages", "image", "random"},
     "batchify": {"_loader"},
     "dataset": {"_loader", "random", "recordio", "sampler"},
     "dataloader": {"_loader", "batchify", "image", "random", "sampler"},
     "im2rec": {"image", "recordio", "strings"},
-    "vision": {"_loader", "dataset", "im2rec", "image", "random", "recordio", "strings"},
+    "vision": {
+        "_loader",
+        "_stages",
+        "dataset",
+        "im2rec",
+        "image",
+        "random",
+        "recordio",
+        "strings",
+    },
     "io": {"_loader", "dataloader", "im2rec", "image", "random", "recordio", "sampler"},
 }
 

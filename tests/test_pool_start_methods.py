@@ -1,6 +1,5 @@
 """The process pool under forkserver, and a loader alive in a process that forks."""
 
-import ast
 import os
 import subprocess
 import sys
@@ -179,46 +178,3 @@ def test_one_iterator_shared_by_threads_gives_each_batch_to_exactly_one(workers)
         with ThreadPoolExecutor(4) as pool:
             got = [i for part in pool.map(drain, range(4)) for i in part]
     assert sorted(got) == list(range(400))
-
-
-class DiesOnceAtFive(Dataset):
-    """Index 5 kills its worker the first time it is read (a marker file remembers)."""
-
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __len__(self):
-        return 12
-
-    def __getitem__(self, i):
-        if i == 5 and not os.path.exists(self.marker):
-            open(self.marker, "w").close()
-            os._exit(3)
-        return i
-
-
-def test_past_the_budget_an_epoch_fails_its_batch_and_the_next_epoch_starts_afresh(tmp_path):
-    from gluondata import WorkerDiedError
-
-    data = DiesOnceAtFive(str(tmp_path / "died"))
-    with DataLoader(data, batch_size=4, num_workers=1, max_worker_restarts=0) as loader:
-        first, errors = [], []
-        it = iter(loader)
-        while True:
-            try:
-                first.append(next(it).tolist())
-            except StopIteration:
-                break
-            except WorkerDiedError as err:
-                errors.append(str(err))
-        # the dead worker's batches fail, each naming its indices; none is delivered twice
-        assert errors and "[[4, 5, 6, 7]]" in errors[0] and "code 3" in errors[0]
-        lost = [
-            i
-            for e in errors
-            for batch in ast.literal_eval(e.rpartition("lost dataset indices ")[2])
-            for i in batch
-        ]
-        delivered = [i for batch in first for i in batch]
-        assert sorted(delivered + lost) == list(range(12))
-        assert [b.tolist() for b in loader] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]

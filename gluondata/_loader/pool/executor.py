@@ -4,8 +4,11 @@ The main process owns everything: which worker runs which task, which slot
 each batch is written into, and the workers' health. It waits on the
 workers' pipes and process sentinels together, so a worker that dies is
 noticed at once; its unfinished tasks are given to a fresh worker (up to
-``max_worker_restarts`` times), so the epoch still yields every index
-exactly once.
+``max_worker_restarts`` times per epoch), so the epoch still yields every
+index exactly once. Each worker records the sample it is loading in a shared
+cell (``crash_watch``): a sample that kills a worker twice becomes a bad
+sample instead of a death sentence for the run. Past the budget, the epoch
+fails with one error and the next epoch starts afresh.
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ from typing import Any
 import multiprocess
 from multiprocess import connection, reduction
 
+from .. import crash_watch
 from ..executors import BatchTimeout
 from ..fetch import BatchJob, BatchTask, Outcome, TaskResult
 from .codec import decode
+from .main_guard import check_not_bootstrapping, describe_unguarded, unguarded_main_script
 from .ring import SlotRing
 from .shm import available_memory
 from .worker import worker_main
@@ -53,8 +58,35 @@ _DEFAULT_BUDGET_FRACTION = 4
 _MAX_DEFAULT_BUDGET = 4 << 30
 
 
+_SHOWN_BATCHES = 8
+
+
 class WorkerDiedError(RuntimeError):
-    """A worker process died (signal or exit) more often than the loader may restart one."""
+    """Worker processes died (signal or exit) more often in an epoch than the loader may restart.
+
+    The epoch ends with this error (raised once); the next epoch starts fresh workers.
+
+    Attributes
+    ----------
+    deaths : list of str
+        Each death of the epoch: the worker, its pid, and its exit code or signal.
+    undelivered : list of (int, int, list of int)
+        ``(epoch, position, indices)`` of each batch that was under way and not delivered
+        (batches of the epoch not yet started are not listed).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        deaths: list[str] | None = None,
+        undelivered: list[tuple[int, int, list[int]]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.deaths = deaths or []
+        self.undelivered = undelivered or []
+
+    def __reduce__(self) -> Any:
+        return type(self), (str(self), self.deaths, self.undelivered)
 
 
 @dataclass
@@ -72,6 +104,8 @@ class _Task:
 class _Worker:
     process: Any
     conn: Any
+    progress: Any  # the shared cell (task, position, index) the worker writes; see crash_watch
+    ready: bool = False  # it said it started (a death before that is a start-up failure)
     known_slots: set[int] = field(default_factory=set)
     tasks: set[int] = field(default_factory=set)
 
@@ -108,9 +142,11 @@ class ProcessExecutor:
         Most bytes of shared memory for batches; default a quarter of the
         available memory, at most 4 GiB.
     max_worker_restarts : int, default 3
-        Workers that die are restarted this many times per epoch; after that,
-        the batches a dead worker held fail with :class:`WorkerDiedError`, and
-        the next epoch starts with fresh workers and a fresh budget.
+        Workers that die are restarted this many times per epoch (a sample that
+        killed a worker twice is then a bad sample, not loaded again); one death
+        more ends the epoch with a
+        :class:`WorkerDiedError`, and the next epoch starts with fresh workers and
+        a fresh budget.
     """
 
     runs_in_caller = False
@@ -130,10 +166,18 @@ class ProcessExecutor:
         self._num_workers = num_workers
         self._worker_init_fn = worker_init_fn
         self._context = multiprocess.get_context(start_method)
+        self._start_method = self._context.get_start_method()
         self._ring = SlotRing(_budget(shm_budget))
         self._max_restarts = max_worker_restarts
-        self._restarts = 0  # in the current epoch: the budget is per epoch
+        # per epoch: the budget, the deaths, and the error that ended the epoch
         self._epoch: int | None = None
+        self._restarts = 0
+        self._deaths: list[str] = []
+        self._failure: WorkerDiedError | None = None
+        # what worker deaths are pinned on, over the loader's life
+        self._verdicts = crash_watch.Verdicts()
+        self._deaths_at_index: collections.Counter[tuple[int, int]] = collections.Counter()
+        self._deaths_in_batch: collections.Counter[crash_watch.BatchKey] = collections.Counter()
         self._workers: dict[int, _Worker] = {}
         self._tasks: dict[int, _Task] = {}
         self._held: collections.deque[int] = collections.deque()
@@ -145,7 +189,9 @@ class ProcessExecutor:
     # -- workers -----------------------------------------------------------------
 
     def _start_worker(self, worker_id: int) -> None:
+        check_not_bootstrapping(self._start_method)
         ours, theirs = self._context.Pipe(duplex=True)
+        progress = self._context.RawArray("q", 3)
         process = self._context.Process(
             target=worker_main,
             args=(
@@ -155,28 +201,25 @@ class ProcessExecutor:
                 self._job,
                 self._worker_init_fn,
                 os.getpid(),
+                progress,
             ),
             name=f"gluondata-worker-{worker_id}",
             daemon=True,
         )
         process.start()
         theirs.close()
-        self._workers[worker_id] = _Worker(process, ours)
+        self._workers[worker_id] = _Worker(process, ours, progress)
+        if self._verdicts.any():
+            _post(ours, self._verdicts.as_message())
 
     def _ensure_workers(self) -> None:
         if self._closed:
             raise RuntimeError("this DataLoader's workers were shut down by close()")
-        if self._restarts <= self._max_restarts:  # (past it, lost workers stay lost this epoch)
-            for worker_id in range(self._num_workers):
-                if worker_id not in self._workers:
-                    self._start_worker(worker_id)
+        for worker_id in range(self._num_workers):
+            if worker_id not in self._workers:
+                self._start_worker(worker_id)
 
     def _least_busy_worker(self) -> int:
-        if not self._workers:
-            raise WorkerDiedError(
-                f"every worker died ({self._restarts} deaths, max_worker_restarts="
-                f"{self._max_restarts}); close() the loader to start new workers"
-            )
         return min(self._workers, key=lambda w: len(self._workers[w].tasks))
 
     def _send(self, worker_id: int, task_id: int) -> None:
@@ -197,10 +240,14 @@ class ProcessExecutor:
     def submit(self, tasks: Sequence[BatchTask]) -> _PendingTasks:
         with self._lock:
             if tasks and tasks[0].epoch != self._epoch:  # a fresh restart budget
-                self._epoch, self._restarts = tasks[0].epoch, 0
-            self._ensure_workers()
+                self._epoch, self._restarts, self._deaths = tasks[0].epoch, 0, []
+                self._failure = None
             task_id = next(self._task_ids)
             self._tasks[task_id] = _Task(tasks, None)
+            if self._failure is not None:  # this epoch is over
+                self._tasks[task_id].result = _failed(tasks, self._failure)
+                return _PendingTasks(self, task_id)
+            self._ensure_workers()
             self._held.append(task_id)
             self._dispatch_held()
             return _PendingTasks(self, task_id)
@@ -252,25 +299,32 @@ class ProcessExecutor:
                 self._receive(remaining)
 
     def _receive(self, timeout: float | None) -> None:
-        by_handle: dict[Any, tuple[str, int]] = {}
+        by_handle: dict[Any, tuple[str, int, _Worker]] = {}
         for worker_id, worker in self._workers.items():
-            by_handle[worker.conn] = ("message", worker_id)
-            by_handle[worker.process.sentinel] = ("exit", worker_id)
+            by_handle[worker.conn] = ("message", worker_id, worker)
+            by_handle[worker.process.sentinel] = ("exit", worker_id, worker)
         for handle in connection.wait(list(by_handle), timeout):
-            kind, worker_id = by_handle[handle]
-            if worker_id not in self._workers:
+            kind, worker_id, worker = by_handle[handle]
+            if self._workers.get(worker_id) is not worker:  # replaced meanwhile
                 continue
             if kind == "message":
-                try:
-                    message = pickle.loads(handle.recv_bytes())
-                except (EOFError, OSError):
-                    continue
-                if message[0] == "need":
-                    self._grant(worker_id, *message[1:])
-                else:
-                    self._finish(worker_id, *message[1:])
+                self._read_message(worker_id, worker)
             else:
-                self._lose_worker(worker_id, _describe_exit(self._workers[worker_id].process))
+                self._lose_worker(worker_id, _describe_exit(worker.process))
+
+    def _read_message(self, worker_id: int, worker: _Worker) -> bool:
+        """Handle one message from a worker; False if its pipe is closed (it is dying)."""
+        try:
+            message = pickle.loads(worker.conn.recv_bytes())
+        except (EOFError, OSError):
+            return False
+        if message[0] == "ready":
+            worker.ready = True
+        elif message[0] == "need":
+            self._grant(worker_id, *message[1:])
+        else:
+            self._finish(worker_id, *message[1:])
+        return True
 
     def _grant(self, worker_id: int, task_id: int, nbytes: int) -> None:
         """Answer a worker whose task came without a slot: give it one, if there is room."""
@@ -286,7 +340,8 @@ class ProcessExecutor:
         if slot_id not in worker.known_slots:
             block = self._ring.blocks[slot_id]
             _post(worker.conn, ("slot", slot_id, block.size))
-            reduction.send_handle(worker.conn, block.fd, worker.process.pid)
+            with contextlib.suppress(OSError):  # a dead worker: see _post
+                reduction.send_handle(worker.conn, block.fd, worker.process.pid)
             worker.known_slots.add(slot_id)
 
     def _finish(
@@ -296,6 +351,7 @@ class ProcessExecutor:
         outcomes: list[Any],
         needed: int = 0,
         seconds: float = 0.0,
+        timings: Sequence[list[int]] = (),
     ) -> None:
         self._workers[worker_id].tasks.discard(task_id)
         task = self._tasks.get(task_id)
@@ -316,37 +372,113 @@ class ProcessExecutor:
         ]
         if task.slot_id is not None and not lease.used:
             self._ring.release(task.slot_id)
-        task.result = TaskResult(results, seconds)
+        task.result = TaskResult(results, seconds, timings)
         self._dispatch_held()
 
     def _lose_worker(self, worker_id: int, reason: str, count_restart: bool = True) -> None:
-        """Replace a dead (or killed) worker and give its tasks to the living."""
-        worker = self._workers.pop(worker_id)
+        """Replace a dead (or killed) worker and give its tasks to the living.
+
+        ``count_restart=False`` for a worker the loader killed itself (a timeout).
+        """
+        worker = self._workers[worker_id]
+        while worker.conn.poll(0) and self._read_message(worker_id, worker):
+            pass  # results it sent before it died are good
+        del self._workers[worker_id]
         worker.conn.close()
         worker.process.join(timeout=_JOIN_SECONDS)
         orphans = sorted(worker.tasks)
         if count_restart:
+            self._deaths.append(f"worker {worker_id} (pid {worker.process.pid}) {reason}")
+            if not worker.ready and self._start_method != "fork":
+                script = unguarded_main_script()
+                if script is not None:
+                    message = describe_unguarded(script, self._start_method)
+                    self._fail_epoch(WorkerDiedError(message, self._deaths))
+                    return
+            self._pin_death(worker.progress, reason)
             self._restarts += 1
-        if self._restarts > self._max_restarts:
-            for task_id in orphans:
-                task = self._tasks[task_id]
-                if task.cancelled:
-                    self._finish(worker_id, task_id, [])
-                    continue
-                indices = [list(map(int, b.indices)) for b in task.batches]
-                error = WorkerDiedError(
-                    f"worker {worker_id} (pid {worker.process.pid}) {reason}, and the loader "
-                    f"already restarted workers {self._max_restarts} times "
-                    f"(max_worker_restarts); lost dataset indices {indices}"
-                )
-                task.result = TaskResult([Outcome(None, error) for _ in task.batches], 0.0)
-            return
+            if self._restarts > self._max_restarts:
+                self._fail_epoch(self._past_budget())
+                return
         self._start_worker(worker_id)
         for task_id in orphans:
             if self._tasks[task_id].cancelled:
                 self._finish(worker_id, task_id, [])
             else:
                 self._send(worker_id, task_id)
+
+    def _pin_death(self, progress: Any, reason: str) -> None:
+        """Learn from where a worker died.
+
+        A second death on the same dataset index (or in the same batch outside
+        any sample) in an epoch makes it lethal: it is not loaded again by this
+        loader. A death inside ``__getitems__`` makes the batch load one sample
+        at a time, so that a second death can be pinned on its sample.
+        """
+        task_id, position, index = progress[:]
+        task = self._tasks.get(task_id)
+        if task_id == crash_watch.IDLE or task is None or task.cancelled:
+            return
+        epoch = task.batches[0].epoch
+        verdicts = self._verdicts
+        if index == crash_watch.BATCHED_FETCH:
+            verdicts.careful_batches.add((epoch, position))
+        elif index >= 0:
+            self._deaths_at_index[epoch, index] += 1
+            if self._deaths_at_index[epoch, index] == 2:
+                verdicts.lethal_indices[index] = f"the worker {reason}"
+        else:
+            self._deaths_in_batch[epoch, position] += 1
+            if self._deaths_in_batch[epoch, position] == 2:
+                verdicts.lethal_batches[epoch, position] = f"the worker {reason}"
+        self._broadcast_verdicts()
+
+    def _broadcast_verdicts(self) -> None:
+        message = self._verdicts.as_message()
+        for worker in self._workers.values():
+            _post(worker.conn, message)
+
+    def _past_budget(self) -> WorkerDiedError:
+        undelivered = [
+            (batch.epoch, batch.position, list(map(int, batch.indices)))
+            for _, task in sorted(self._tasks.items())
+            if not task.cancelled
+            for batch in task.batches
+        ]
+        shown = "; ".join(
+            f"batch {position} {indices}" for _, position, indices in undelivered[:_SHOWN_BATCHES]
+        )
+        more = (
+            f"; and {len(undelivered) - _SHOWN_BATCHES} more"
+            if len(undelivered) > _SHOWN_BATCHES
+            else ""
+        )
+        return WorkerDiedError(
+            f"{len(self._deaths)} worker deaths in epoch {self._epoch}, more than "
+            f"max_worker_restarts={self._max_restarts} allows: {'; '.join(self._deaths)}. "
+            f"Not delivered: {shown or 'none under way'}{more} (dataset indices; the rest of "
+            "the epoch was not started). The next epoch starts fresh workers.",
+            list(self._deaths),
+            undelivered,
+        )
+
+    def _fail_epoch(self, error: WorkerDiedError) -> None:
+        """End the epoch: every batch not yet collected fails with ``error``; workers stop."""
+        self._failure = error
+        self._held.clear()
+        for task_id, task in list(self._tasks.items()):
+            if task.slot_id is not None and task.result is None:
+                self._ring.release(task.slot_id)
+            if task.cancelled:
+                del self._tasks[task_id]
+            else:
+                task.result = _failed(task.batches, error)
+        workers, self._workers = list(self._workers.values()), {}
+        for worker in workers:
+            worker.process.kill()
+        for worker in workers:
+            worker.process.join(timeout=_JOIN_SECONDS)
+            worker.conn.close()
 
     def cancel(self, task_id: int) -> None:
         """Forget a task's batches (its slots come back when the worker is done)."""
@@ -358,6 +490,16 @@ class ProcessExecutor:
                 del self._tasks[task_id]
             else:
                 task.cancelled = True
+
+    @property
+    def restarts(self) -> int:
+        """Workers restarted in the current epoch."""
+        return self._restarts
+
+    @property
+    def shared_memory(self) -> tuple[int, int]:
+        """Bytes of shared memory the ring's slots hold, and its budget."""
+        return self._ring.total_bytes, self._ring.budget
 
     def describe_worker(self, pending: _PendingTasks) -> str:
         task = self._tasks.get(pending.task_id)
@@ -407,8 +549,17 @@ class ProcessExecutor:
 
 
 def _post(conn: Any, message: Any) -> None:
-    """Send a message with the C pickler (tasks and replies hold only plain data)."""
-    conn.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+    """Send a message with the C pickler (tasks and replies hold only plain data).
+
+    A worker that died cannot be written to; that is not an error here: its
+    exit is seen on its sentinel, and its tasks go to its replacement then.
+    """
+    with contextlib.suppress(OSError):
+        conn.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _failed(batches: Sequence[BatchTask], error: BaseException) -> TaskResult:
+    return TaskResult([Outcome(None, error) for _ in batches], 0.0)
 
 
 class _LazyLease:
