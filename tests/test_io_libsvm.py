@@ -151,3 +151,11 @@ def test_ndarrayiter_csr_batches_equal_dense_ones() -> None:
     for batch in shuffled:
         rows = batch.label[0].astype(int)
         np.testing.assert_array_equal(batch.data[0].toarray(), dense[rows])
+
+
+def test_without_scipy_the_error_names_the_extra(files, monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "scipy.sparse", None)
+    with pytest.raises(ImportError, match=r"gluondata\[sparse\]"):
+        io.LibSVMIter(files[0], (3,), batch_size=3)
