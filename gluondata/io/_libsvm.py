@@ -48,11 +48,13 @@ class LibSVMIter(BatchIter):
         Complete a short last batch with rows from the start (``pad`` says how
         many) and start the next epoch after them, as MXNet does (its only
         mode). False: the missing rows are empty (all zero).
+    prefetch_buffer : int, default 4
+        Accepted for MXNet compatibility (wrap the iterator in a
+        :class:`PrefetchingIter` to read ahead in a thread).
+    ctx : str, default "gpu"
+        Accepted for MXNet compatibility; batches live in host memory.
     data_name, label_name : str
         Names in ``provide_data`` / ``provide_label``.
-    **kwargs
-        MXNet's other iterator arguments (``prefetch_buffer``, ``ctx``, ...),
-        accepted and ignored.
 
     Notes
     -----
@@ -73,9 +75,10 @@ class LibSVMIter(BatchIter):
         num_parts: int = 1,
         part_index: int = 0,
         round_batch: bool = True,
+        prefetch_buffer: int = 4,
+        ctx: str = "gpu",
         data_name: str = "data",
         label_name: str = "softmax_label",
-        **kwargs: Any,
     ) -> None:
         super().__init__(int(batch_size))
         self._sparse = scipy_sparse()
@@ -98,7 +101,9 @@ class LibSVMIter(BatchIter):
                     f"{part_index}, fewer than the {len(self._data)} of data_libsvm"
                 )
         self.provide_data = [DataDesc(data_name, (self.batch_size, *self.data_shape), np.float32)]
-        label_batch = (self.batch_size, *self.label_shape) if self._labels else (self.batch_size,)
+        label_batch = (self.batch_size,)
+        if self._labels is not None:
+            label_batch = (self.batch_size, *self.label_shape)
         self.provide_label = [DataDesc(label_name, label_batch, np.float32)]
         mode = "round_batch" if self.round_batch else "zeros"
         count = len(self._data)

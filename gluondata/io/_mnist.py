@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import numpy as np
 
@@ -33,10 +32,10 @@ class MNISTIter(BatchIter):
     num_parts, part_index : int, default 1, 0
         Read only examples ``[N*k/num_parts, N*(k+1)/num_parts)`` (rounded down),
         ``k = part_index``.
+    silent, prefetch_buffer, ctx
+        Accepted for MXNet compatibility, without effect.
     data_name, label_name : str
         Names in ``provide_data`` / ``provide_label``.
-    **kwargs
-        MXNet's other arguments (``silent``, ``prefetch_buffer``, ``ctx``, ...), ignored.
 
     Notes
     -----
@@ -56,9 +55,11 @@ class MNISTIter(BatchIter):
         seed: int = 0,
         num_parts: int = 1,
         part_index: int = 0,
+        silent: bool = False,
+        prefetch_buffer: int = 4,
+        ctx: str = "gpu",
         data_name: str = "data",
         label_name: str = "softmax_label",
-        **kwargs: Any,
     ) -> None:
         super().__init__(int(batch_size))
         if self.batch_size <= 0:
