@@ -10,6 +10,7 @@ image as 0, as MXNet's ``BilinearSampler`` does, so borders fade to 0.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from numbers import Number
@@ -18,7 +19,14 @@ import numpy as np
 
 from ..random import generator
 
-__all__ = ["imrotate", "random_rotate", "rotate_planes", "source_coords", "zoom_factor"]
+__all__ = [
+    "bilinear_corners",
+    "imrotate",
+    "random_rotate",
+    "rotate_planes",
+    "source_coords",
+    "zoom_factor",
+]
 
 
 def zoom_factor(h: int, w: int, radians: float, zoom_in: bool, zoom_out: bool) -> float:
@@ -49,6 +57,36 @@ def source_coords(
     return xc * sin + yc * cos + cy, xc * cos - yc * sin + cx
 
 
+@functools.lru_cache(maxsize=2)
+def bilinear_corners(
+    h: int, w: int, degrees: float, zoom_in: bool, zoom_out: bool, dtype: str
+) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """For each of the 4 neighbours: its flat index in the zero-bordered image, and its weights.
+
+    The last two are cached (read-only arrays, 48 bytes a pixel), so a fixed
+    angle on images of one size computes them once.
+    """
+    ys, xs = source_coords(h, w, degrees, zoom_in, zoom_out)
+    y0, x0 = np.floor(ys).ravel(), np.floor(xs).ravel()
+    wy = (1.0 - (ys.ravel() - y0)).astype(dtype)
+    wx = (1.0 - (xs.ravel() - x0)).astype(dtype)
+    # neighbours outside the image land on the zero border (one pixel wide)
+    row = np.clip(y0, -1, h).astype(np.intp) + 1
+    col = np.clip(x0, -1, w).astype(np.intp) + 1
+    row_next = np.clip(y0 + 1, -1, h).astype(np.intp) + 1
+    col_next = np.clip(x0 + 1, -1, w).astype(np.intp) + 1
+    stride = w + 2
+    corners = (
+        (row * stride + col, wy * wx),
+        (row * stride + col_next, wy * (1 - wx)),
+        (row_next * stride + col, (1 - wy) * wx),
+        (row_next * stride + col_next, (1 - wy) * (1 - wx)),
+    )
+    for index, weight in corners:
+        index.flags.writeable = weight.flags.writeable = False
+    return corners
+
+
 def rotate_planes(
     planes: np.ndarray,
     degrees: float,
@@ -64,8 +102,8 @@ def rotate_planes(
     and writes ``fill`` where the rounded source point is outside.
     """
     c, h, w = planes.shape
-    ys, xs = source_coords(h, w, degrees, zoom_in, zoom_out)
     if nearest:
+        ys, xs = source_coords(h, w, degrees, zoom_in, zoom_out)
         yi, xi = np.rint(ys).astype(np.intp), np.rint(xs).astype(np.intp)
         inside = (yi >= 0) & (yi < h) & (xi >= 0) & (xi < w)
         out = np.full((c, h, w), fill, dtype=planes.dtype)
@@ -73,20 +111,7 @@ def rotate_planes(
         return out
     work = np.float64 if planes.dtype == np.float64 else np.float32
     padded = np.pad(planes.astype(work, copy=False), ((0, 0), (1, 1), (1, 1)))
-    y0, x0 = np.floor(ys), np.floor(xs)
-    wy, wx = (1.0 - (ys - y0)).ravel().astype(work), (1.0 - (xs - x0)).ravel().astype(work)
-    # neighbours outside the image land on the zero border of ``padded``
-    row = np.clip(y0.ravel(), -1, h).astype(np.intp) + 1
-    col = np.clip(x0.ravel(), -1, w).astype(np.intp) + 1
-    row_next = np.clip(y0.ravel() + 1, -1, h).astype(np.intp) + 1
-    col_next = np.clip(x0.ravel() + 1, -1, w).astype(np.intp) + 1
-    stride = w + 2
-    corners = (
-        (row * stride + col, wy * wx),
-        (row * stride + col_next, wy * (1 - wx)),
-        (row_next * stride + col, (1 - wy) * wx),
-        (row_next * stride + col_next, (1 - wy) * (1 - wx)),
-    )
+    corners = bilinear_corners(h, w, float(degrees), zoom_in, zoom_out, np.dtype(work).str)
     out = np.zeros((c, h * w), dtype=work)
     for plane, target in zip(padded.reshape(c, -1), out, strict=True):
         for index, weight in corners:
