@@ -14,6 +14,7 @@ from .sampler import (
     FilterSampler,
     IntervalSampler,
     RandomSampler,
+    ReplaySampler,
     Sampler,
     SequentialSampler,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "LoaderStats",
     "RandomSampler",
     "RecordFileDataset",
+    "ReplaySampler",
     "SampleColumns",
     "SampleCrashedWorkerError",
     "Sampler",

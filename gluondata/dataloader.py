@@ -12,6 +12,14 @@ from typing import Any
 
 from ._loader import autotune
 from ._loader.bad_samples import POLICIES, BadSample, BadSampleBudget
+from ._loader.checkpoint import (
+    FORMAT,
+    FORMAT_VERSION,
+    EpochProgress,
+    ResumePoint,
+    check_state,
+    numbered_batches,
+)
 from ._loader.executors import BatchTimeout, Executor, InlineExecutor, PendingTasks, ThreadExecutor
 from ._loader.fetch import BatchJob, BatchTask, Outcome
 from ._loader.pool import ProcessExecutor, WorkerDiedError
@@ -19,7 +27,13 @@ from ._loader.stats import EpochRecorder, LoaderStats, summarize
 from .batchify import default_batchify_fn
 from .image import get_backend
 from .random import fresh_seed
-from .sampler import BatchSampler, RandomSampler, SequentialSampler
+from .sampler import (
+    BatchSampler,
+    RandomSampler,
+    SequentialSampler,
+    load_sampler_state,
+    sampler_state,
+)
 
 __all__ = ["DataLoader"]
 
@@ -193,6 +207,8 @@ class DataLoader:
         self._progress = bool(progress)
         self._recorder: EpochRecorder | None = None
         self._autotune: str | None = None
+        self._resume = ResumePoint()  # where the next epoch starts
+        self._epoch_progress: EpochProgress | None = None  # what the caller received of it
 
     @property
     def dataset(self) -> Any:
@@ -225,9 +241,12 @@ class DataLoader:
         """Make the next iteration epoch ``epoch`` (to resume a run).
 
         The order of a seeded shuffle and every per-sample random draw then
-        repeat those of that epoch. A rollover carry is not restored.
+        repeat those of that epoch. A rollover carry is not restored (to
+        resume mid-epoch, with the carry, use :meth:`load_state_dict`).
         """
         self._epoch = int(epoch)
+        self._resume = ResumePoint()
+        self._epoch_progress = None
         set_epoch = getattr(self._batch_sampler, "set_epoch", None)
         if set_epoch is not None:
             set_epoch(epoch)
@@ -235,31 +254,152 @@ class DataLoader:
     def __iter__(self) -> Iterator[Any]:
         epoch = self._epoch
         self._epoch += 1
-        index_batches = getattr(self._batch_sampler, "index_batches", None)
-        batches = iter(self._batch_sampler) if index_batches is None else index_batches()
+        resume, self._resume = self._resume, ResumePoint()
+        try:
+            start_state: dict[str, Any] | TypeError = sampler_state(self._batch_sampler)
+        except TypeError as exc:  # raised only if a state is asked for
+            start_state = exc
+        progress = EpochProgress(
+            epoch,
+            start_state,
+            resume.batches,
+            set(resume.received_ahead),
+            _length(self._batch_sampler),
+        )
+        batches = self._index_batches(resume.batches)
         if (self._auto_workers or self._auto_prefetch) and self._autotune is None:
             batches = self._tune(epoch, batches)
+        numbered = numbered_batches(
+            batches,
+            resume.batches,
+            resume.received_ahead,
+            progress,
+            self._batch_sampler,
+            sampler_state,
+        )
+        progress.batches_ref = weakref.ref(numbered)
         executor = self._ensure_executor()
         in_flight = 1 if executor.runs_in_caller else max(1, self._prefetch)
-        budget = (
-            BadSampleBudget(self._max_bad_fraction, len(self._dataset), self._bad_samples)
-            if self._on_bad_sample == "replace"
-            else None
-        )
+        budget = None
+        if self._on_bad_sample == "replace":
+            seen = [BadSample(epoch, *failure) for failure in resume.bad_samples]
+            budget = BadSampleBudget(
+                self._max_bad_fraction, len(self._dataset), self._bad_samples, seen
+            )
+        progress.budget = budget
         self._recorder = EpochRecorder(
             epoch, _length(self._batch_sampler), executor, self._progress
         )
-        return _LoaderIterator(
+        iterator = _LoaderIterator(
             self,
             executor,
-            batches,
+            numbered,
             epoch,
             in_flight,
             self._timeout,
             self._in_order,
             budget,
             self._recorder,
+            progress,
         )
+        progress.lock = iterator.next_lock
+        self._epoch_progress = progress
+        return iterator
+
+    def _index_batches(self, start: int) -> Iterator[Sequence[int]]:
+        """The epoch's batches of indices from batch ``start`` on (earlier ones are not made)."""
+        index_batches = getattr(self._batch_sampler, "index_batches", None)
+        if index_batches is not None:
+            return index_batches(start) if start else index_batches()
+        batches = iter(self._batch_sampler)
+        return itertools.islice(batches, start, None) if start else batches
+
+    def _fingerprint(self) -> dict[str, Any]:
+        """The fields a state must share with this loader to be loaded into it."""
+        inner = getattr(self._batch_sampler, "sampler", None)
+        sampler = type(self._batch_sampler).__qualname__
+        if inner is not None:
+            sampler += f"({type(inner).__qualname__})"
+        return {
+            "dataset_length": len(self._dataset),
+            "batch_size": getattr(self._batch_sampler, "batch_size", None),
+            "last_batch": getattr(self._batch_sampler, "last_batch", None),
+            "seed": self._seed,
+            "sampler": sampler,
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the loop's position, to resume it later with :meth:`load_state_dict`.
+
+        The position is right after the last batch the caller received (not
+        the ones prefetched by workers). The state is a small JSON-serializable
+        dict, whatever the dataset's size: the epoch, the batches received, the
+        batch sampler's state (a seed, an epoch, a rollover carry of fewer than
+        ``batch_size`` indices), the epoch's bad samples (``on_bad_sample='replace'``),
+        and the dataset length, batch size, last_batch, seed and sampler it
+        belongs to. See ``docs/checkpointing.md``.
+
+        Raises
+        ------
+        TypeError
+            A sampler has no ``state_dict`` (the message names it and what to add).
+        """
+        progress = self._epoch_progress
+        if progress is not None and progress.complete():
+            if progress.end is None and not progress.drain():
+                self._replay_to_end(progress)
+            assert progress.end is not None
+            self._epoch_progress = None
+            self._resume = ResumePoint()
+        if progress is None or self._epoch_progress is None:
+            position: dict[str, Any] = {
+                "epoch": self._epoch,
+                "batches": self._resume.batches,
+                "received_ahead": sorted(self._resume.received_ahead),
+                "batch_sampler": sampler_state(self._batch_sampler),
+                "bad_samples": [list(failure) for failure in self._resume.bad_samples],
+            }
+        else:
+            if isinstance(progress.start_state, TypeError):
+                raise progress.start_state
+            position = {
+                "epoch": progress.epoch,
+                "batches": progress.frontier,
+                "received_ahead": sorted(progress.ahead),
+                "batch_sampler": progress.start_state,
+                "bad_samples": [] if progress.budget is None else progress.budget.state(),
+            }
+        return {"format": FORMAT, "version": FORMAT_VERSION, **self._fingerprint(), **position}
+
+    def _replay_to_end(self, progress: EpochProgress) -> None:
+        """Give the batch sampler its state after ``progress``'s epoch (its generator is gone)."""
+        if isinstance(progress.start_state, TypeError):
+            raise progress.start_state
+        load_sampler_state(self._batch_sampler, progress.start_state)
+        total = progress.expected_batches or 0
+        for _ in self._index_batches(total):
+            pass
+        progress.finish(total, sampler_state(self._batch_sampler))
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Make the next iteration continue from ``state`` (from :meth:`state_dict`).
+
+        The batches then are exactly those the saved loop would have produced
+        next, for any ``num_workers``, threads or processes. Nothing before
+        the position is read (the samplers skip by arithmetic).
+
+        Raises
+        ------
+        ValueError
+            The state belongs to another dataset length, batch size,
+            last_batch, seed or sampler, or to a newer format version: the
+            message names the field.
+        """
+        resume = check_state(state, self._fingerprint())
+        load_sampler_state(self._batch_sampler, state["batch_sampler"])
+        self._epoch = int(state["epoch"])
+        self._resume = resume
+        self._epoch_progress = None
 
     def stats(self) -> LoaderStats:
         """Where the time of the latest epoch went (so far, if it is running).
@@ -298,7 +438,14 @@ class DataLoader:
         ) -> _LoaderIterator:
             in_flight = 1 if executor.runs_in_caller else max(1, prefetch)
             return _LoaderIterator(
-                self, executor, index_batches, epoch, in_flight, self._timeout, True, None
+                self,
+                executor,
+                enumerate(index_batches),
+                epoch,
+                in_flight,
+                self._timeout,
+                True,
+                None,
             )
 
         choice, executor = autotune.choose(
@@ -375,21 +522,23 @@ class _LoaderIterator:
         self,
         loader: DataLoader,
         executor: Executor,
-        batches: Iterator[Sequence[int]],
+        batches: Iterator[tuple[int, Sequence[int]]],
         epoch: int,
         in_flight: int,
         timeout: float,
         in_order: bool,
         budget: BadSampleBudget | None,
         recorder: EpochRecorder | None = None,
+        progress: EpochProgress | None = None,
     ) -> None:
         self._loader = loader  # its workers live as long as this iterator
         self._budget = budget
         self._recorder = recorder
-        self._next_lock = threading.Lock()  # one iterator may be shared by threads
+        self._epoch_progress = progress
+        self.next_lock = threading.Lock()  # one iterator may be shared by threads
         self._executor = executor
         self._in_order = in_order
-        self._batches = enumerate(batches)
+        self._batches = batches
         self._epoch = epoch
         self._in_flight = in_flight
         self._timeout = None if executor.runs_in_caller else timeout
@@ -440,7 +589,7 @@ class _LoaderIterator:
             self._group_size = max(1, min(_MAX_GROUP, wanted))
 
     def __next__(self) -> Any:
-        with self._next_lock:
+        with self.next_lock:
             return self._next_batch()
 
     def _next_batch(self) -> Any:
@@ -457,6 +606,8 @@ class _LoaderIterator:
         task, outcome = self._ready.popleft()
         if recorder is not None:
             recorder.batch_arrived(began, len(task.indices), len(outcome.bad))
+        if self._epoch_progress is not None:
+            self._epoch_progress.receive(task.position)
         if outcome.bad and self._budget is not None:
             self._budget.note(outcome.bad)
         if outcome.error is not None:

@@ -8,20 +8,24 @@ DataLoader uses it when present.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import pickle
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from ._loader.alloc import empty
+from ._loader.cache import CacheStore
 from ._loader.columns import SampleColumns
 from ._loader.fetch import add_note
+from ._loader.pool.shm import available_memory
 from .random import indexed
 from .recordio import MXIndexedRecordIO
 from .sampler import FilterSampler, Sampler, SequentialSampler
 
-__all__ = ["ArrayDataset", "Dataset", "RecordFileDataset", "SimpleDataset"]
+__all__ = ["ArrayDataset", "CachedDataset", "Dataset", "RecordFileDataset", "SimpleDataset"]
 
 
 class Dataset:
@@ -105,6 +109,43 @@ class Dataset:
         if count < 0:
             raise ValueError(f"take() needs a count >= 0, got {count}")
         return self.sample(SequentialSampler(count))
+
+    def cache(
+        self,
+        path: str | os.PathLike | None = None,
+        max_bytes: int | None = None,
+        fingerprint: str | None = None,
+    ) -> Dataset:
+        """Return this dataset with each sample computed once, then read from a cache.
+
+        The first read of a sample computes it and stores it (pickled); every
+        later read, in any worker process or thread, loads the stored copy.
+        Put ``cache()`` after the expensive, deterministic steps (reading,
+        decoding, resizing) and before random augmentation, which then still
+        draws anew every epoch::
+
+            ds.transform_first(decode_and_resize).cache().transform_first(random_crop)
+
+        Parameters
+        ----------
+        path : str or path-like, optional
+            Keep the cache in this file, memory-mapped, for later runs to
+            reuse. A file made for another dataset (other length or
+            fingerprint), or damaged (truncated, index past its end), is
+            rebuilt with a warning, never served. Without a path the cache
+            lives in nameless shared memory: one copy for the main process
+            and all its workers, gone when they exit.
+        max_bytes : int, optional
+            Most bytes of samples to keep (pickled size). Once it is spent,
+            samples not cached yet are computed on every read (with one
+            warning), so memory never grows past it. Default: a quarter of
+            the available memory in RAM, unlimited for a file (a full disk
+            stops caching the same way).
+        fingerprint : str, optional
+            What identifies the dataset's content for a cache file. Default:
+            the dataset's ``repr``, its length, and its first and last samples.
+        """
+        return CachedDataset(self, path, max_bytes, fingerprint)
 
     def sample(self, sampler: Sampler) -> Dataset:
         """Return the samples at the indices ``sampler`` yields (iterated once, now)."""
@@ -266,6 +307,66 @@ class _BatchedSampledDataset(_SampledDataset):
 
     def __getitems__(self, indices: Sequence[int]) -> Any:
         return self._data.__getitems__(self._indices[np.asarray(indices, dtype=np.intp)].tolist())
+
+
+class CachedDataset(Dataset):
+    """A dataset computed once, then read from a cache (see :meth:`Dataset.cache`)."""
+
+    def __init__(
+        self,
+        data: Dataset,
+        path: str | os.PathLike | None = None,
+        max_bytes: int | None = None,
+        fingerprint: str | None = None,
+    ) -> None:
+        self._data = data
+        if max_bytes is None:
+            memory = available_memory() or 2**30
+            max_bytes = memory // 4 if path is None else 2**62
+        if max_bytes < 0:
+            raise ValueError(f"cache() needs max_bytes >= 0, given {max_bytes}")
+        self.path = None if path is None else os.fspath(path)
+        last = len(data) - 1
+        ends = {} if fingerprint is not None or last < 0 else {0: data[0], last: data[last]}
+        key = fingerprint.encode() if fingerprint is not None else self._describe_content(ends)
+        digest = hashlib.blake2b(key, digest_size=16).digest()
+        self._store = CacheStore(len(data), digest, max_bytes, self.path)
+        for idx, sample in ends.items():  # computed already: keep them
+            if not self._store.get(idx)[0]:
+                self._store.put(idx, sample)
+
+    def _describe_content(self, ends: dict[int, Any]) -> bytes:
+        parts = [repr(self._data).encode(), str(len(self._data)).encode()]
+        for sample in ends.values():
+            parts.append(pickle.dumps(sample, protocol=pickle.HIGHEST_PROTOCOL))
+        return b"\0".join(parts)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __getitem__(self, idx: int) -> Any:
+        idx = int(idx)
+        if not -len(self) <= idx < len(self):
+            raise IndexError(f"index {idx} is out of range for a dataset of length {len(self)}")
+        idx %= len(self)
+        found, sample = self._store.get(idx)
+        if found:
+            return sample
+        sample = self._data[idx]
+        self._store.put(idx, sample)
+        return sample
+
+    @property
+    def cached_bytes(self) -> int:
+        """Bytes of samples stored in the cache so far."""
+        return self._store.used
+
+    def random_key(self, idx: int) -> int:
+        return _random_key(self._data, idx)
+
+    def __repr__(self) -> str:
+        where = "" if self.path is None else f"{self.path!r}"
+        return f"{self._data!r}.cache({where})"
 
 
 def _take(array: Sequence[Any], positions: np.ndarray) -> Any:
