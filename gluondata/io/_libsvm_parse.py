@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
@@ -78,50 +79,94 @@ def read_rows(
     lines: list[tuple[str, int, bytes]], width: int, what: str, indexing_mode: int = 0
 ) -> Rows:
     """Parse lines into :class:`Rows` of ``width`` columns; a bad line raises, naming it."""
+    parsed = _parse_fast(lines) or _parse_slow(lines, what)
+    labels, values, indices, counts, where = parsed
+    rows = np.repeat(np.arange(len(counts)), counts)
+    order = np.lexsort((indices, rows))  # sorted indices within each row
+    indices, values = indices[order], values[order]
+    one_based = indexing_mode > 0 or (indexing_mode < 0 and len(indices) and indices.min() > 0)
+    if one_based:
+        indices = indices - 1
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    bad = np.flatnonzero((indices < 0) | (indices >= width))
+    if len(bad):
+        row = int(np.searchsorted(indptr, bad[0], side="right")) - 1
+        path, number = where[row]
+        raise ValueError(
+            f"{what} {path!r}: line {number}: feature index {indices[bad[0]] + one_based} is "
+            f"outside [{int(one_based)}, {width + int(one_based)}) (the shape has {width} "
+            f"columns, indices {'one' if one_based else 'zero'}-based)"
+        )
+    return Rows(labels.astype(np.float32), values.astype(np.float32), indices, indptr)
+
+
+Parsed = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[tuple[str, int]]]
+
+
+def _parse_fast(lines: list[tuple[str, int, bytes]]) -> Parsed | None:
+    """Parse all numbers in one C call; None if anything looks wrong (the slow path says what)."""
+    labels, bodies, counts, where = [], [], [], []
+    for path, number, raw in lines:
+        tokens = raw.split(b"#", 1)[0].split()
+        if not tokens:
+            continue
+        pairs = tokens[1:]
+        if pairs and pairs[0].startswith(b"qid:"):
+            pairs = pairs[1:]
+        labels.append(tokens[0].split(b":", 1)[0])
+        bodies.append(b" ".join(pairs))
+        counts.append(len(pairs))
+        where.append((path, number))
+    body = b" ".join(bodies)
+    total = sum(counts)
+    if body.count(b":") != total:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # older numpy warns where the text stops parsing
+        try:
+            numbers = np.fromstring(body.replace(b":", b" ").decode("latin-1"), sep=" ")
+            label_array = np.array(labels, dtype=bytes).astype(np.float64)
+        except ValueError:  # newer numpy raises instead
+            return None
+    if len(numbers) != 2 * total:
+        return None
+    index_values = numbers[0::2]
+    indices = index_values.astype(np.int64)
+    if not np.array_equal(indices, index_values):
+        return None
+    return label_array, numbers[1::2], indices, np.asarray(counts, np.int64), where
+
+
+def _parse_slow(lines: list[tuple[str, int, bytes]], what: str) -> Parsed:
+    """Parse line by line, raising a ValueError that names the first bad line."""
     labels: list[float] = []
     values: list[float] = []
     indices: list[int] = []
-    indptr = [0]
+    counts: list[int] = []
     where: list[tuple[str, int]] = []
     for path, number, raw in lines:
         text = raw.split(b"#", 1)[0].decode("utf-8", errors="replace").split()
         if not text:
             continue
         try:
-            labels.append(float(text[0].split(":", 1)[0]))
+            label = float(text[0].split(":", 1)[0])
             row = [t for t in text[1:] if not t.startswith("qid:")]
             pairs = [t.split(":") for t in row]
             if any(len(p) != 2 for p in pairs):
                 bad = next(t for t, p in zip(row, pairs, strict=True) if len(p) != 2)
                 raise ValueError(f"expected index:value, found {bad!r}")
-            row_indices = [int(i) for i, _ in pairs]
-            row_values = [float(v) for _, v in pairs]
+            indices.extend(int(i) for i, _ in pairs)
+            values.extend(float(v) for _, v in pairs)
         except ValueError as err:
             hint = " (several labels: give them in label_libsvm)" if "," in text[0] else ""
             raise ValueError(f"{what} {path!r}: line {number}: {err}{hint}") from None
-        order = np.argsort(row_indices, kind="stable")
-        indices.extend(row_indices[i] for i in order)
-        values.extend(row_values[i] for i in order)
-        indptr.append(len(indices))
+        labels.append(label)
+        counts.append(len(pairs))
         where.append((path, number))
-    index_array = np.asarray(indices, dtype=np.int64)
-    one_based = indexing_mode > 0 or (
-        indexing_mode < 0 and len(index_array) and index_array.min() > 0
-    )
-    if one_based:
-        index_array -= 1
-    bad = np.flatnonzero((index_array < 0) | (index_array >= width))
-    if len(bad):
-        row = int(np.searchsorted(indptr, bad[0], side="right")) - 1
-        path, number = where[row]
-        raise ValueError(
-            f"{what} {path!r}: line {number}: feature index {indices[bad[0]]} is outside "
-            f"[{int(one_based)}, {width + int(one_based)}) (the shape has {width} columns, "
-            f"indices {'one' if one_based else 'zero'}-based)"
-        )
-    return Rows(
-        np.asarray(labels, dtype=np.float32),
-        np.asarray(values, dtype=np.float32),
-        index_array,
-        np.asarray(indptr, dtype=np.int64),
+    return (
+        np.asarray(labels, np.float64),
+        np.asarray(values, np.float64),
+        np.asarray(indices, np.int64),
+        np.asarray(counts, np.int64),
+        where,
     )
