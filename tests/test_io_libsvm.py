@@ -6,6 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from gluondata import io
 
@@ -159,3 +162,29 @@ def test_without_scipy_the_error_names_the_extra(files, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "scipy.sparse", None)
     with pytest.raises(ImportError, match=r"gluondata\[sparse\]"):
         io.LibSVMIter(files[0], (3,), batch_size=3)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    dense=hnp.arrays(
+        np.float32,
+        st.tuples(st.integers(1, 6), st.integers(1, 5)),
+        elements=st.sampled_from([0.0, 0.0, 1.5, -2.25, 1e-7, 3e8]),
+    ),
+    qid=st.booleans(),
+    weight=st.booleans(),
+)
+def test_written_rows_read_back_exactly(tmp_path_factory, dense, qid, weight) -> None:
+    path = tmp_path_factory.mktemp("svm") / "rows.t"
+    lines = []
+    for i, row in enumerate(dense):
+        label = f"{i}:0.5" if weight else f"{i}"
+        fields = [label] + (["qid:3"] if qid else [])
+        # indices in decreasing order, on purpose
+        fields += [f"{j}:{float(row[j])!r}" for j in np.flatnonzero(row)[::-1]]
+        lines.append(" ".join(fields))
+    path.write_text("\n".join(lines) + "\n")
+    it = io.LibSVMIter(str(path), (dense.shape[1],), batch_size=len(dense))
+    batch = it.next()
+    np.testing.assert_array_equal(batch.data[0].toarray(), dense)
+    np.testing.assert_array_equal(batch.label[0], np.arange(len(dense)))
