@@ -5,6 +5,7 @@ from ._loader.bad_samples import BadSample, BadSampleWarning, TooManyBadSamplesE
 from ._loader.columns import SampleColumns
 from ._loader.crash_watch import SampleCrashedWorkerError
 from ._loader.pool import WorkerDiedError
+from ._loader.stats import LoaderStats
 from ._loader.worker_info import WorkerInfo, get_worker_info
 from .dataloader import DataLoader
 from .dataset import ArrayDataset, Dataset, RecordFileDataset, SimpleDataset
@@ -13,6 +14,7 @@ from .sampler import (
     FilterSampler,
     IntervalSampler,
     RandomSampler,
+    ReplaySampler,
     Sampler,
     SequentialSampler,
 )
@@ -29,8 +31,10 @@ __all__ = [
     "Dataset",
     "FilterSampler",
     "IntervalSampler",
+    "LoaderStats",
     "RandomSampler",
     "RecordFileDataset",
+    "ReplaySampler",
     "SampleColumns",
     "SampleCrashedWorkerError",
     "Sampler",

@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--workers", type=int, default=None, help="default: min(2, cores)")
     demo.add_argument("--epochs", type=int, default=2)
     demo.set_defaults(run=_demo)
-    from . import im2rec
+    from . import _bench, _doctor, im2rec
     from .recordio import _inspect as recordio_inspect
 
     packer = commands.add_parser(
@@ -49,5 +49,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     recordio_inspect.add_arguments(inspect)
     inspect.set_defaults(run=recordio_inspect.run)
+    doctor = commands.add_parser(
+        "doctor",
+        help="check this machine for data loading (CPUs, shared memory, memory, start method, "
+        "image backends); exit 1 if a loader would fail",
+        description=_doctor.__doc__,
+    )
+    _doctor.add_arguments(doctor)
+    doctor.set_defaults(run=_doctor.run)
+    bencher = commands.add_parser(
+        "bench",
+        help="iterate a loader for some epochs; print samples/s and where the time goes",
+        description=_bench.__doc__,
+    )
+    _bench.add_arguments(bencher)
+    bencher.set_defaults(run=_bench.run)
     args = parser.parse_args(argv)
     return args.run(args)

@@ -7,16 +7,33 @@ import itertools
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
+from time import perf_counter_ns
 from typing import Any
 
+from ._loader import autotune
 from ._loader.bad_samples import POLICIES, BadSample, BadSampleBudget
+from ._loader.checkpoint import (
+    FORMAT,
+    FORMAT_VERSION,
+    EpochProgress,
+    ResumePoint,
+    check_state,
+    numbered_batches,
+)
 from ._loader.executors import BatchTimeout, Executor, InlineExecutor, PendingTasks, ThreadExecutor
 from ._loader.fetch import BatchJob, BatchTask, Outcome
 from ._loader.pool import ProcessExecutor, WorkerDiedError
+from ._loader.stats import EpochRecorder, LoaderStats, summarize
 from .batchify import default_batchify_fn
 from .image import get_backend
 from .random import fresh_seed
-from .sampler import BatchSampler, RandomSampler, SequentialSampler
+from .sampler import (
+    BatchSampler,
+    RandomSampler,
+    SequentialSampler,
+    load_sampler_state,
+    sampler_state,
+)
 
 __all__ = ["DataLoader"]
 
@@ -43,13 +60,15 @@ class DataLoader:
     batchify_fn : callable, optional
         Turns a list of samples into a batch; default
         :func:`~gluondata.batchify.default_batchify_fn`.
-    num_workers : int, default 0
+    num_workers : int or 'auto', default 0
         0 runs batches in the calling thread; more runs them in worker
-        processes (or threads, with ``thread_pool``).
+        processes (or threads, with ``thread_pool``). ``'auto'`` measures at
+        the start of the first epoch and keeps the best (see :meth:`stats`).
     pin_memory : bool, default False
         Accepted for Gluon compatibility; batches are numpy arrays, so it does nothing.
-    prefetch : int, optional
-        Batches in flight with workers (default ``2 * num_workers``, at least 1).
+    prefetch : int or 'auto', optional
+        Batches in flight with workers (default ``2 * num_workers``, at least 1);
+        ``'auto'`` measures, as ``num_workers='auto'`` does.
     thread_pool : bool, default False
         Use threads instead of processes for the workers.
     timeout : float, default 120
@@ -97,6 +116,8 @@ class DataLoader:
         With ``'replace'``: once more than this fraction of the dataset's
         samples have failed in an epoch, a batch with a bad sample raises
         :class:`~gluondata.TooManyBadSamplesError` instead.
+    progress : bool, default False
+        Show a progress bar (tqdm) for each epoch, with samples/s.
     pin_device_id, auto_reload, try_nopython
         Accepted so that Gluon code runs unchanged; they do nothing here.
     """
@@ -110,9 +131,9 @@ class DataLoader:
         last_batch: str | None = None,
         batch_sampler: Any = None,
         batchify_fn: Callable[[Sequence[Any]], Any] | None = None,
-        num_workers: int = 0,
+        num_workers: int | str = 0,
         pin_memory: bool = False,
-        prefetch: int | None = None,
+        prefetch: int | str | None = None,
         thread_pool: bool = False,
         timeout: float = 120,
         seed: int | None = None,
@@ -124,14 +145,19 @@ class DataLoader:
         seed_global_rngs: bool = True,
         on_bad_sample: str = "raise",
         max_bad_fraction: float = 0.01,
+        progress: bool = False,
         pin_device_id: int = 0,
         auto_reload: bool = False,
         try_nopython: bool | None = None,
     ) -> None:
         if not timeout > 0:
             raise ValueError(f"timeout must be positive, given {timeout}")
-        if num_workers < 0:
-            raise ValueError(f"num_workers must be 0 or more, given {num_workers}")
+        self._auto_workers = num_workers == "auto"
+        self._auto_prefetch = prefetch == "auto"
+        num_workers = 0 if self._auto_workers else num_workers
+        prefetch = None if self._auto_prefetch else prefetch
+        if not isinstance(num_workers, int) or num_workers < 0:
+            raise ValueError(f"num_workers must be 0 or more, or 'auto', given {num_workers!r}")
         if on_bad_sample not in POLICIES:
             raise ValueError(f"on_bad_sample must be one of {POLICIES}, given {on_bad_sample!r}")
         if not 0 <= max_bad_fraction <= 1:
@@ -162,6 +188,7 @@ class DataLoader:
         self._batchify_fn = batchify_fn or default_batchify_fn
         self._num_workers = int(num_workers)
         self._thread_pool = bool(thread_pool)
+        self._prefetch_given = prefetch is not None
         self._prefetch = max(0, int(prefetch)) if prefetch is not None else 2 * num_workers
         self._timeout = float(timeout)
         self._in_order = bool(in_order)
@@ -177,6 +204,11 @@ class DataLoader:
         self._bad_samples: list[BadSample] = []
         self._executor: Executor | None = None
         self._epoch = 0
+        self._progress = bool(progress)
+        self._recorder: EpochRecorder | None = None
+        self._autotune: str | None = None
+        self._resume = ResumePoint()  # where the next epoch starts
+        self._epoch_progress: EpochProgress | None = None  # what the caller received of it
 
     @property
     def dataset(self) -> Any:
@@ -209,9 +241,12 @@ class DataLoader:
         """Make the next iteration epoch ``epoch`` (to resume a run).
 
         The order of a seeded shuffle and every per-sample random draw then
-        repeat those of that epoch. A rollover carry is not restored.
+        repeat those of that epoch. A rollover carry is not restored (to
+        resume mid-epoch, with the carry, use :meth:`load_state_dict`).
         """
         self._epoch = int(epoch)
+        self._resume = ResumePoint()
+        self._epoch_progress = None
         set_epoch = getattr(self._batch_sampler, "set_epoch", None)
         if set_epoch is not None:
             set_epoch(epoch)
@@ -219,18 +254,214 @@ class DataLoader:
     def __iter__(self) -> Iterator[Any]:
         epoch = self._epoch
         self._epoch += 1
+        resume, self._resume = self._resume, ResumePoint()
+        try:
+            start_state: dict[str, Any] | TypeError = sampler_state(self._batch_sampler)
+        except TypeError as exc:  # raised only if a state is asked for
+            start_state = exc
+        progress = EpochProgress(
+            epoch,
+            start_state,
+            resume.batches,
+            set(resume.received_ahead),
+            _length(self._batch_sampler),
+        )
+        batches = self._index_batches(resume.batches)
+        if (self._auto_workers or self._auto_prefetch) and self._autotune is None:
+            batches = self._tune(epoch, batches)
+        numbered = numbered_batches(
+            batches,
+            resume.batches,
+            resume.received_ahead,
+            progress,
+            self._batch_sampler,
+            sampler_state,
+        )
+        progress.batches_ref = weakref.ref(numbered)
         executor = self._ensure_executor()
         in_flight = 1 if executor.runs_in_caller else max(1, self._prefetch)
+        budget = None
+        if self._on_bad_sample == "replace":
+            seen = [BadSample(epoch, *failure) for failure in resume.bad_samples]
+            budget = BadSampleBudget(
+                self._max_bad_fraction, len(self._dataset), self._bad_samples, seen
+            )
+        progress.budget = budget
+        self._recorder = EpochRecorder(
+            epoch, _length(self._batch_sampler), executor, self._progress
+        )
+        iterator = _LoaderIterator(
+            self,
+            executor,
+            numbered,
+            epoch,
+            in_flight,
+            self._timeout,
+            self._in_order,
+            budget,
+            self._recorder,
+            progress,
+        )
+        progress.lock = iterator.next_lock
+        self._epoch_progress = progress
+        return iterator
+
+    def _index_batches(self, start: int) -> Iterator[Sequence[int]]:
+        """The epoch's batches of indices from batch ``start`` on (earlier ones are not made)."""
         index_batches = getattr(self._batch_sampler, "index_batches", None)
-        batches = iter(self._batch_sampler) if index_batches is None else index_batches()
-        budget = (
-            BadSampleBudget(self._max_bad_fraction, len(self._dataset), self._bad_samples)
-            if self._on_bad_sample == "replace"
-            else None
+        if index_batches is not None:
+            return index_batches(start) if start else index_batches()
+        batches = iter(self._batch_sampler)
+        return itertools.islice(batches, start, None) if start else batches
+
+    def _fingerprint(self) -> dict[str, Any]:
+        """The fields a state must share with this loader to be loaded into it."""
+        inner = getattr(self._batch_sampler, "sampler", None)
+        sampler = type(self._batch_sampler).__qualname__
+        if inner is not None:
+            sampler += f"({type(inner).__qualname__})"
+        return {
+            "dataset_length": len(self._dataset),
+            "batch_size": getattr(self._batch_sampler, "batch_size", None),
+            "last_batch": getattr(self._batch_sampler, "last_batch", None),
+            "seed": self._seed,
+            "sampler": sampler,
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the loop's position, to resume it later with :meth:`load_state_dict`.
+
+        The position is right after the last batch the caller received (not
+        the ones prefetched by workers). The state is a small JSON-serializable
+        dict, whatever the dataset's size: the epoch, the batches received, the
+        batch sampler's state (a seed, an epoch, a rollover carry of fewer than
+        ``batch_size`` indices), the epoch's bad samples (``on_bad_sample='replace'``),
+        and the dataset length, batch size, last_batch, seed and sampler it
+        belongs to. See ``docs/checkpointing.md``.
+
+        Raises
+        ------
+        TypeError
+            A sampler has no ``state_dict`` (the message names it and what to add).
+        """
+        progress = self._epoch_progress
+        if progress is not None and progress.complete():
+            if progress.end is None and not progress.drain():
+                self._replay_to_end(progress)
+            assert progress.end is not None
+            self._epoch_progress = None
+            self._resume = ResumePoint()
+        if progress is None or self._epoch_progress is None:
+            position: dict[str, Any] = {
+                "epoch": self._epoch,
+                "batches": self._resume.batches,
+                "received_ahead": sorted(self._resume.received_ahead),
+                "batch_sampler": sampler_state(self._batch_sampler),
+                "bad_samples": [list(failure) for failure in self._resume.bad_samples],
+            }
+        else:
+            if isinstance(progress.start_state, TypeError):
+                raise progress.start_state
+            position = {
+                "epoch": progress.epoch,
+                "batches": progress.frontier,
+                "received_ahead": sorted(progress.ahead),
+                "batch_sampler": progress.start_state,
+                "bad_samples": [] if progress.budget is None else progress.budget.state(),
+            }
+        return {"format": FORMAT, "version": FORMAT_VERSION, **self._fingerprint(), **position}
+
+    def _replay_to_end(self, progress: EpochProgress) -> None:
+        """Give the batch sampler its state after ``progress``'s epoch (its generator is gone)."""
+        if isinstance(progress.start_state, TypeError):
+            raise progress.start_state
+        load_sampler_state(self._batch_sampler, progress.start_state)
+        total = progress.expected_batches or 0
+        for _ in self._index_batches(total):
+            pass
+        progress.finish(total, sampler_state(self._batch_sampler))
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Make the next iteration continue from ``state`` (from :meth:`state_dict`).
+
+        The batches then are exactly those the saved loop would have produced
+        next, for any ``num_workers``, threads or processes. Nothing before
+        the position is read (the samplers skip by arithmetic).
+
+        Raises
+        ------
+        ValueError
+            The state belongs to another dataset length, batch size,
+            last_batch, seed or sampler, or to a newer format version: the
+            message names the field.
+        """
+        resume = check_state(state, self._fingerprint())
+        load_sampler_state(self._batch_sampler, state["batch_sampler"])
+        self._epoch = int(state["epoch"])
+        self._resume = resume
+        self._epoch_progress = None
+
+    def stats(self) -> LoaderStats:
+        """Where the time of the latest epoch went (so far, if it is running).
+
+        The time the loop waited for batches against the time it spent
+        elsewhere, each stage of the batches' work, worker utilisation,
+        shared memory, pickled batches, bad samples, worker restarts, and a
+        verdict (``'input-bound'``, ``'balanced'`` or ``'compute-bound'``)
+        with one line of advice. ``print(loader.stats())`` shows a table.
+        """
+        if self._recorder is None:
+            raise RuntimeError("stats() describes an epoch: iterate over the loader first")
+        executor = (
+            "caller"
+            if self._num_workers == 0
+            else ("threads" if self._thread_pool else "processes")
         )
-        return _LoaderIterator(
-            self, executor, batches, epoch, in_flight, self._timeout, self._in_order, budget
+        return summarize(
+            self._recorder,
+            executor=executor,
+            num_workers=self._num_workers,
+            prefetch=self._prefetch if self._num_workers else 1,
+            dataset=self._dataset,
+            autotune=self._autotune,
         )
+
+    def _tune(self, epoch: int, batches: Iterator[Sequence[int]]) -> Iterator[Sequence[int]]:
+        """Choose num_workers and/or prefetch by measuring; the epoch's batches are unchanged."""
+        first = list(itertools.islice(batches, autotune.TRIAL_BATCHES))
+        if not first:
+            return iter(first)
+        self.close()
+
+        def make_iterator(
+            executor: Executor, prefetch: int, index_batches: Iterator[Sequence[int]]
+        ) -> _LoaderIterator:
+            in_flight = 1 if executor.runs_in_caller else max(1, prefetch)
+            return _LoaderIterator(
+                self,
+                executor,
+                enumerate(index_batches),
+                epoch,
+                in_flight,
+                self._timeout,
+                True,
+                None,
+            )
+
+        choice, executor = autotune.choose(
+            self._make_executor,
+            make_iterator,
+            first,
+            tune_workers=self._auto_workers,
+            num_workers=self._num_workers,
+            tune_prefetch=self._auto_prefetch,
+            prefetch=self._prefetch if self._prefetch_given else None,
+        )
+        self._num_workers, self._prefetch = choice.num_workers, choice.prefetch
+        self._autotune = choice.describe()
+        self._executor = executor
+        self._shutdown = weakref.finalize(self, executor.close)
+        return itertools.chain(first, batches)
 
     def _ensure_executor(self) -> Executor:
         if self._executor is None:
@@ -239,7 +470,8 @@ class DataLoader:
             self._shutdown = weakref.finalize(self, self._executor.close)
         return self._executor
 
-    def _make_executor(self) -> Executor:
+    def _make_executor(self, num_workers: int | None = None) -> Executor:
+        num_workers = self._num_workers if num_workers is None else num_workers
         job = BatchJob(
             dataset=self._dataset,
             batchify_fn=self._batchify_fn,
@@ -248,13 +480,11 @@ class DataLoader:
             on_bad_sample=self._on_bad_sample,
             image_backend=get_backend(),
         )
-        if self._num_workers == 0:
+        if num_workers == 0:
             return InlineExecutor(job)
         if self._thread_pool:
-            return ThreadExecutor(job, self._num_workers, self._worker_init_fn)
-        return ProcessExecutor(
-            job, self._num_workers, self._worker_init_fn, **self._process_options
-        )
+            return ThreadExecutor(job, num_workers, self._worker_init_fn)
+        return ProcessExecutor(job, num_workers, self._worker_init_fn, **self._process_options)
 
     def close(self) -> None:
         """Shut down the workers (a later iteration starts new ones)."""
@@ -270,7 +500,9 @@ class DataLoader:
 
     def __repr__(self) -> str:
         mode = (
-            "in the caller"
+            "num_workers='auto', not chosen yet"
+            if self._auto_workers and self._autotune is None
+            else "in the caller"
             if self._num_workers == 0
             else f"{self._num_workers} {'threads' if self._thread_pool else 'processes'}"
         )
@@ -290,19 +522,23 @@ class _LoaderIterator:
         self,
         loader: DataLoader,
         executor: Executor,
-        batches: Iterator[Sequence[int]],
+        batches: Iterator[tuple[int, Sequence[int]]],
         epoch: int,
         in_flight: int,
         timeout: float,
         in_order: bool,
         budget: BadSampleBudget | None,
+        recorder: EpochRecorder | None = None,
+        progress: EpochProgress | None = None,
     ) -> None:
         self._loader = loader  # its workers live as long as this iterator
         self._budget = budget
-        self._next_lock = threading.Lock()  # one iterator may be shared by threads
+        self._recorder = recorder
+        self._epoch_progress = progress
+        self.next_lock = threading.Lock()  # one iterator may be shared by threads
         self._executor = executor
         self._in_order = in_order
-        self._batches = enumerate(batches)
+        self._batches = batches
         self._epoch = epoch
         self._in_flight = in_flight
         self._timeout = None if executor.runs_in_caller else timeout
@@ -344,6 +580,8 @@ class _LoaderIterator:
                 "__getitem__/transform? raise DataLoader(timeout=...) if it is only slow"
             ) from None
         del self._pending[position]
+        if self._recorder is not None:
+            self._recorder.task_done(result)
         self._ready.extend(zip(tasks, result.outcomes, strict=True))
         if not self._executor.runs_in_caller:
             seconds_per_batch = max(result.seconds / len(tasks), 1e-9)
@@ -351,17 +589,25 @@ class _LoaderIterator:
             self._group_size = max(1, min(_MAX_GROUP, wanted))
 
     def __next__(self) -> Any:
-        with self._next_lock:
+        with self.next_lock:
             return self._next_batch()
 
     def _next_batch(self) -> Any:
+        recorder = self._recorder
+        began = perf_counter_ns()
         if not self._ready:
             self._submit_more()
             if not self._pending:
+                if recorder is not None:
+                    recorder.epoch_ended(began)
                 raise StopIteration
             self._collect()
             self._submit_more()
-        _, outcome = self._ready.popleft()
+        task, outcome = self._ready.popleft()
+        if recorder is not None:
+            recorder.batch_arrived(began, len(task.indices), len(outcome.bad))
+        if self._epoch_progress is not None:
+            self._epoch_progress.receive(task.position)
         if outcome.bad and self._budget is not None:
             self._budget.note(outcome.bad)
         if outcome.error is not None:
@@ -372,6 +618,8 @@ class _LoaderIterator:
 
     def close(self) -> None:
         """Drop the batches not yet returned."""
+        if self._recorder is not None:
+            self._recorder.stopped()
         self._exhausted = True
         self._ready.clear()
         while self._pending:
@@ -382,6 +630,13 @@ class _LoaderIterator:
 
 
 _MAX_GROUP = 16
+
+
+def _length(batch_sampler: Any) -> int | None:
+    try:
+        return len(batch_sampler)
+    except TypeError:
+        return None
 
 
 def _describe_group(tasks: Sequence[BatchTask]) -> str:

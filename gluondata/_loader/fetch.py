@@ -9,10 +9,12 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from time import perf_counter_ns
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._stages import STAGES, new_record, thread_clock
 from ..random import SampleKey, new_streams, seeded_globals, set_sample_key
 from . import crash_watch
 from .bad_samples import MAX_ATTEMPTS, BadSample, describe_error, substitute_index
@@ -67,10 +69,15 @@ class Outcome(NamedTuple):
 
 
 class TaskResult(NamedTuple):
-    """The outcomes of a group of batches and the seconds they took together."""
+    """The outcomes of a group of batches, the seconds they took together, and their stage times.
+
+    ``timings`` holds one stage record (:func:`gluondata._stages.new_record`)
+    per computed batch (fewer if the task stopped early).
+    """
 
     outcomes: list[Outcome]
     seconds: float
+    timings: Sequence[list[int]] = ()
 
 
 def run_tasks(
@@ -83,15 +90,17 @@ def run_tasks(
     """
     start = time.perf_counter()
     outcomes = []
+    timings = []
     for task in tasks:
         if abandoned is not None and abandoned():
             break
         bad: list[BadSample] = []
+        timings.append(record := new_record())
         try:
-            outcomes.append(Outcome(run_batch(job, task, bad), None, tuple(bad)))
+            outcomes.append(Outcome(run_batch(job, task, bad, record), None, tuple(bad)))
         except Exception as exc:
             outcomes.append(Outcome(None, exc, tuple(bad)))
-    return TaskResult(outcomes, time.perf_counter() - start)
+    return TaskResult(outcomes, time.perf_counter() - start, timings)
 
 
 def portable_error(exc: Exception) -> Exception:
@@ -112,7 +121,12 @@ def portable_error(exc: Exception) -> Exception:
     return exc
 
 
-def run_batch(job: BatchJob, task: BatchTask, bad: list[BadSample] | None = None) -> Any:
+def run_batch(
+    job: BatchJob,
+    task: BatchTask,
+    bad: list[BadSample] | None = None,
+    record: list[int] | None = None,
+) -> Any:
     """Compute one batch; an exception leaves with a note naming the index and batch.
 
     Parameters
@@ -124,6 +138,8 @@ def run_batch(job: BatchJob, task: BatchTask, bad: list[BadSample] | None = None
     bad : list of BadSample, optional
         Where the samples that failed and were replaced (``on_bad_sample='replace'``)
         are appended, also when the batch then fails.
+    record : list of int, optional
+        Where the time of each stage of the batch is added (see :mod:`gluondata._stages`).
     """
     crash_watch.loading_batch((task.epoch, task.position), task.describe)
     rng_scope = (
@@ -131,15 +147,31 @@ def run_batch(job: BatchJob, task: BatchTask, bad: list[BadSample] | None = None
         if job.seed_globals
         else contextlib.nullcontext()
     )
-    with rng_scope:
-        with new_streams():
-            samples = _fetch(job, task, [] if bad is None else bad)
-        crash_watch.done_loading()
-        try:
-            return job.batchify_fn(samples)
-        except Exception as exc:
-            add_note(exc, f"gluondata: raised by batchify_fn on {task.describe()}")
-            raise
+    clock = thread_clock()
+    outer_record, outer_claimed = clock.ns, clock.claimed  # (a batch inside a batch)
+    clock.ns = ns = new_record() if record is None else record
+    clock.claimed = 0
+    start = perf_counter_ns()
+    try:
+        with rng_scope:
+            with new_streams():
+                samples = _fetch(job, task, [] if bad is None else bad)
+            crash_watch.done_loading()
+            fetched = perf_counter_ns()
+            ns[_GETITEM] += fetched - start - clock.claimed
+            clock.claimed = 0
+            try:
+                batch = job.batchify_fn(samples)
+            except Exception as exc:
+                add_note(exc, f"gluondata: raised by batchify_fn on {task.describe()}")
+                raise
+            ns[_BATCHIFY] += perf_counter_ns() - fetched - clock.claimed
+            return batch
+    finally:
+        clock.ns, clock.claimed = outer_record, outer_claimed
+
+
+_GETITEM, _BATCHIFY = STAGES.index("getitem"), STAGES.index("batchify")
 
 
 def _fetch(job: BatchJob, task: BatchTask, bad: list[BadSample]) -> Any:

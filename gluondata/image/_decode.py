@@ -26,6 +26,7 @@ import numpy as np
 import simplejpeg
 from PIL import Image, UnidentifiedImageError
 
+from .._stages import timed
 from ._backend import opencv, use_opencv
 
 __all__ = [
@@ -188,6 +189,7 @@ def load(enc: Encoded) -> Image.Image:
     return orient(enc.img, enc.orientation)
 
 
+@timed("decode")
 def to_array(enc: Encoded, flag: int = 1, to_rgb: bool = True) -> np.ndarray:
     """Decode and convert to HWC uint8: 3 channels, or 1 if ``flag`` is 0."""
     if flag == 0:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image
 
+from .._stages import timed
 from ._backend import use_opencv
 from ._decode import Encoded, draft, load, pixels, to_array, turbo_rgb
 from ._geometry import Plan, Size
@@ -38,6 +39,7 @@ def reduction(box_size: Size, out_size: Size) -> int:
     return 1
 
 
+@timed("decode")
 def decode_plan(
     enc: Encoded, flag: int, to_rgb: bool, make_plan: Callable[[Size], Plan]
 ) -> np.ndarray:

@@ -351,6 +351,7 @@ class ProcessExecutor:
         outcomes: list[Any],
         needed: int = 0,
         seconds: float = 0.0,
+        timings: Sequence[list[int]] = (),
     ) -> None:
         self._workers[worker_id].tasks.discard(task_id)
         task = self._tasks.get(task_id)
@@ -371,7 +372,7 @@ class ProcessExecutor:
         ]
         if task.slot_id is not None and not lease.used:
             self._ring.release(task.slot_id)
-        task.result = TaskResult(results, seconds)
+        task.result = TaskResult(results, seconds, timings)
         self._dispatch_held()
 
     def _lose_worker(self, worker_id: int, reason: str, count_restart: bool = True) -> None:
@@ -489,6 +490,16 @@ class ProcessExecutor:
                 del self._tasks[task_id]
             else:
                 task.cancelled = True
+
+    @property
+    def restarts(self) -> int:
+        """Workers restarted in the current epoch."""
+        return self._restarts
+
+    @property
+    def shared_memory(self) -> tuple[int, int]:
+        """Bytes of shared memory the ring's slots hold, and its budget."""
+        return self._ring.total_bytes, self._ring.budget
 
     def describe_worker(self, pending: _PendingTasks) -> str:
         task = self._tasks.get(pending.task_id)

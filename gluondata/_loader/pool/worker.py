@@ -15,6 +15,7 @@ from typing import Any
 
 from multiprocess import reduction
 
+from ..._stages import PICKLED, STAGES, new_record
 from ...image import set_backend
 from ...random import seed_globals
 from .. import crash_watch
@@ -27,6 +28,7 @@ from .codec import encode, measure
 __all__ = ["worker_main"]
 
 _PARENT_CHECK_SECONDS = 0.5
+_HANDOVER = STAGES.index("handover")
 # below this, pickling a batch through the pipe is cheaper than asking for a slot
 _ASK_FOR_SLOT_BYTES = 1 << 20
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc mallopt parameters
@@ -53,8 +55,8 @@ def worker_main(
     and sample it is on. Messages out: ``("ready",)`` once started,
     ``("need", task_id, nbytes)`` when a task came without a
     slot and its batches turned out large, and ``("done", task_id, outcomes,
-    needed_bytes, seconds)`` with one ``(payload, error, bad_samples)`` outcome per batch;
-    all batches of a task share its slot.
+    needed_bytes, seconds, timings)`` with one ``(payload, error, bad_samples)`` outcome and
+    one stage-time record per batch; all batches of a task share its slot.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent(parent_pid)
@@ -116,6 +118,7 @@ class _Server:
 
     def _run(self, task_id: int, tasks: list[BatchTask], slot_id: int | None) -> None:
         start = time.perf_counter()
+        self.timings: list[list[int]] = []
         crash_watch.running_task(task_id)
         if self.init_error is not None:
             outcomes, needed = [(None, self.init_error, ())] * len(tasks), 0
@@ -124,7 +127,8 @@ class _Server:
         else:
             outcomes, needed = self._compute_then_place(task_id, tasks)
         crash_watch.running_task(crash_watch.IDLE)
-        self._send(("done", task_id, outcomes, needed, time.perf_counter() - start))
+        seconds = time.perf_counter() - start
+        self._send(("done", task_id, outcomes, needed, seconds, self.timings))
 
     def _compute_into(self, tasks: list[BatchTask], task_arena: Arena) -> tuple[list[Any], int]:
         """Compute each batch straight into the task's slot."""
@@ -132,17 +136,21 @@ class _Server:
         array_bytes = 0
         for task in tasks:
             bad: list[BadSample] = []
+            self.timings.append(record := new_record())
             try:
                 with arena(task_arena):
-                    batch = run_batch(self.job, task, bad)
+                    batch = run_batch(self.job, task, bad, record)
             except Exception as exc:
                 outcomes.append((None, portable_error(exc), tuple(bad)))
                 continue
+            overflow, start = task_arena.overflow, time.perf_counter_ns()
             try:
                 payload, nbytes = encode(batch, task_arena)
             except Exception as exc:
                 outcomes.append((None, _unsendable(exc, task), tuple(bad)))
                 continue
+            record[_HANDOVER] += time.perf_counter_ns() - start
+            record[PICKLED] = int(task_arena.overflow > overflow)
             outcomes.append((payload, None, tuple(bad)))
             array_bytes += nbytes
         return outcomes, max(array_bytes, task_arena.needed)
@@ -157,8 +165,9 @@ class _Server:
         needed = 0
         for task in tasks:
             bad: list[BadSample] = []
+            self.timings.append(record := new_record())
             try:
-                batch = run_batch(self.job, task, bad)
+                batch = run_batch(self.job, task, bad, record)
             except Exception as exc:
                 batches.append((None, portable_error(exc), tuple(bad)))
                 continue
@@ -168,6 +177,7 @@ class _Server:
                 batches.append((None, _unsendable(exc, task), tuple(bad)))
                 continue
             batches.append((batch, None, tuple(bad)))
+        start = time.perf_counter_ns()
         task_arena = None
         if needed >= _ASK_FOR_SLOT_BYTES:
             slot = self._ask_for_slot(task_id, needed)
@@ -181,6 +191,11 @@ class _Server:
                 outcomes.append((encode(batch, task_arena)[0], None, bad))
             except Exception as exc:
                 outcomes.append((None, _unsendable(exc, task), bad))
+        handover_share = (time.perf_counter_ns() - start) // len(tasks)
+        pickled = int(task_arena is None or task_arena.overflow > 0)
+        for record in self.timings:
+            record[_HANDOVER] += handover_share
+            record[PICKLED] = pickled
         return outcomes, needed
 
     def _ask_for_slot(self, task_id: int, nbytes: int) -> mmap.mmap | None:

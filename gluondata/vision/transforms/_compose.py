@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._stages import timed
 from ...image._backend import check_backend, use_backend
 from ...image._decode import Encoded, to_array
 from ...random import generator
@@ -43,12 +44,14 @@ class Compose(Transform):
         self.transforms = _fuse(list(transforms))
         self.backend = None if backend is None else check_backend(backend)
 
+    @timed("transform")
     def forward(self, x: np.ndarray) -> np.ndarray:
         with use_backend(self.backend):
             for t in self.transforms:
                 x = t(x)
         return x
 
+    @timed("transform")
     def decode_apply(self, enc: Encoded, flag: int, to_rgb: bool) -> np.ndarray:
         """Let the first transform decode (fused when it is geometric), then apply the rest."""
         with use_backend(self.backend):
