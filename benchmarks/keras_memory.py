@@ -1,9 +1,10 @@
 """Main-process memory and images/s of a Keras ``fit`` fed by gluondata vs Keras' own folder loader.
 
 Standalone: ``python benchmarks/keras_memory.py`` in a virtualenv with keras (and tensorflow for
-``image_dataset_from_directory``, which is built on tf.data). Makes a folder of photo-like JPEGs
-(W3's generator) whose decoded samples are larger than the gluondata cache budget, then runs a
-3-epoch ``model.fit`` of a tiny CNN, each pipeline in a fresh process:
+``image_dataset_from_directory``, which is built on tf.data; ``setup_interop_venv.sh`` makes one).
+Makes a folder of photo-like JPEGs (W3's generator) whose decoded samples are larger than the
+gluondata cache budget, then runs a 3-epoch ``model.fit`` of a tiny CNN, each pipeline in a fresh
+process:
 
 - ``gluondata``: ``ImageFolderDataset`` -> resize -> ``.cache(max_bytes=budget)`` -> random flip,
   ``DataLoader(num_workers=2, shuffle=True)`` -> ``gluondata.interop.to_keras``;
