@@ -1,19 +1,20 @@
 """gluondata: the Gluon data API (Dataset, DataLoader, samplers, batchify) on numpy."""
 
-from . import batchify, image, io, random, recordio, vision
+from . import batchify, distributed, image, io, random, recordio, vision
 from ._loader.bad_samples import BadSample, BadSampleWarning, TooManyBadSamplesError
 from ._loader.columns import SampleColumns
 from ._loader.crash_watch import SampleCrashedWorkerError
 from ._loader.pool import WorkerDiedError
 from ._loader.stats import LoaderStats
 from ._loader.worker_info import WorkerInfo, get_worker_info
-from .dataloader import DataLoader
+from .dataloader import DataLoader, MaskedBatch
 from .dataset import ArrayDataset, Dataset, RecordFileDataset, SimpleDataset
 from .sampler import (
     BatchSampler,
     FilterSampler,
     IntervalSampler,
     RandomSampler,
+    ReplaySampler,
     Sampler,
     SequentialSampler,
 )
@@ -31,8 +32,10 @@ __all__ = [
     "FilterSampler",
     "IntervalSampler",
     "LoaderStats",
+    "MaskedBatch",
     "RandomSampler",
     "RecordFileDataset",
+    "ReplaySampler",
     "SampleColumns",
     "SampleCrashedWorkerError",
     "Sampler",
@@ -44,6 +47,7 @@ __all__ = [
     "WorkerInfo",
     "__version__",
     "batchify",
+    "distributed",
     "get_worker_info",
     "image",
     "io",

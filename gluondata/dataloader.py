@@ -8,20 +8,50 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from time import perf_counter_ns
-from typing import Any
+from typing import Any, NamedTuple
+
+import numpy as np
 
 from ._loader import autotune
 from ._loader.bad_samples import POLICIES, BadSample, BadSampleBudget
+from ._loader.checkpoint import (
+    FORMAT,
+    FORMAT_VERSION,
+    EpochProgress,
+    ResumePoint,
+    check_state,
+    numbered_batches,
+)
 from ._loader.executors import BatchTimeout, Executor, InlineExecutor, PendingTasks, ThreadExecutor
 from ._loader.fetch import BatchJob, BatchTask, Outcome
 from ._loader.pool import ProcessExecutor, WorkerDiedError
+from ._loader.shards import ShardedBatchSampler
 from ._loader.stats import EpochRecorder, LoaderStats, summarize
 from .batchify import default_batchify_fn
+from .distributed import check_ranks_agree, resolve_shards
 from .image import get_backend
 from .random import fresh_seed
-from .sampler import BatchSampler, RandomSampler, SequentialSampler
+from .sampler import (
+    BatchSampler,
+    RandomSampler,
+    SequentialSampler,
+    load_sampler_state,
+    sampler_state,
+)
 
-__all__ = ["DataLoader"]
+__all__ = ["DataLoader", "MaskedBatch"]
+
+
+class MaskedBatch(NamedTuple):
+    """A batch and its validity mask (``DataLoader(with_mask=True)``).
+
+    ``mask[i]`` is False when sample ``i`` of the batch is padding that a
+    sharded loader added so that every rank yields the same number of
+    batches: leave it out of metrics and losses.
+    """
+
+    batch: Any
+    mask: np.ndarray
 
 
 class DataLoader:
@@ -104,6 +134,33 @@ class DataLoader:
         :class:`~gluondata.TooManyBadSamplesError` instead.
     progress : bool, default False
         Show a progress bar (tqdm) for each epoch, with samples/s.
+    num_shards : int or 'auto', optional
+        Yield only shard ``shard_index`` of ``num_shards`` of every epoch
+        (one rank's part of a distributed job). All shards compute the same
+        global order from ``(seed, epoch)`` and deal it round-robin, so each
+        index is in exactly one shard, and every shard yields ``len(loader)``
+        batches; step ``k`` of all shards together is batch ``k`` of one
+        loader with ``batch_size * num_shards``. With ``'keep'``, a shard's
+        last batch may end with one padding sample (see ``with_mask``);
+        ``'discard'`` drops the same global tail on every shard; ``'rollover'``
+        carries the global tail, the same on every shard. ``'auto'``: the
+        world size and rank of the initialized ``torch.distributed`` process
+        group, else of the ``WORLD_SIZE``/``RANK`` environment variables
+        (torchrun), else one shard. A sharded loader's ``seed`` defaults
+        to 0, so that every rank draws the same order.
+    shard_index : int or 'auto', optional
+        This loader's shard, in ``0 .. num_shards - 1``.
+    with_mask : bool, default False
+        Yield :class:`MaskedBatch` ``(batch, mask)`` pairs; ``mask`` is a
+        boolean array, False for padding samples.
+    check_ranks : bool, default True
+        With ``num_shards`` and an initialized ``torch.distributed`` process
+        group, the first iteration checks (one ``all_gather_object`` over
+        gloo) that every rank has the same seed, dataset length, batch size,
+        last_batch and num_shards and that every shard has a rank, and raises
+        :class:`~gluondata.distributed.RankMismatchError` on every rank
+        otherwise. Every rank of the group must then iterate the loader: pass
+        False when only some do.
     pin_device_id, auto_reload, try_nopython
         Accepted so that Gluon code runs unchanged; they do nothing here.
     """
@@ -132,6 +189,10 @@ class DataLoader:
         on_bad_sample: str = "raise",
         max_bad_fraction: float = 0.01,
         progress: bool = False,
+        num_shards: int | str | None = None,
+        shard_index: int | str | None = None,
+        with_mask: bool = False,
+        check_ranks: bool = True,
         pin_device_id: int = 0,
         auto_reload: bool = False,
         try_nopython: bool | None = None,
@@ -148,7 +209,16 @@ class DataLoader:
             raise ValueError(f"on_bad_sample must be one of {POLICIES}, given {on_bad_sample!r}")
         if not 0 <= max_bad_fraction <= 1:
             raise ValueError(f"max_bad_fraction must be in [0, 1], given {max_bad_fraction}")
+        shards = resolve_shards(num_shards, shard_index)
+        if shards is not None and batch_sampler is not None:
+            raise ValueError(
+                "num_shards must not be combined with batch_sampler: give batch_size "
+                "(and sampler/shuffle/last_batch) so that the loader deals the batches"
+            )
+        if seed is None and shards is not None:
+            seed = 0  # every rank must draw the same order
         self._seed = fresh_seed() if seed is None else int(seed)
+        self._shards = shards
         if batch_sampler is None:
             if batch_size is None:
                 raise ValueError("batch_size must be specified unless batch_sampler is specified")
@@ -163,7 +233,12 @@ class DataLoader:
                     "shuffle must not be specified if sampler is specified "
                     "(a sampler already decides the order: use RandomSampler to shuffle)"
                 )
-            batch_sampler = BatchSampler(sampler, batch_size, last_batch or "keep")
+            if shards is None:
+                batch_sampler = BatchSampler(sampler, batch_size, last_batch or "keep")
+            else:
+                batch_sampler = ShardedBatchSampler(
+                    sampler, batch_size, last_batch or "keep", *shards
+                )
         elif batch_size is not None or shuffle or sampler is not None or last_batch is not None:
             raise ValueError(
                 "batch_size, shuffle, sampler and last_batch must not be specified if "
@@ -190,9 +265,14 @@ class DataLoader:
         self._bad_samples: list[BadSample] = []
         self._executor: Executor | None = None
         self._epoch = 0
+        self._with_mask = bool(with_mask)
+        self._check_ranks_enabled = shards is not None and check_ranks
+        self._ranks_unchecked = self._check_ranks_enabled
         self._progress = bool(progress)
         self._recorder: EpochRecorder | None = None
         self._autotune: str | None = None
+        self._resume = ResumePoint()  # where the next epoch starts
+        self._epoch_progress: EpochProgress | None = None  # what the caller received of it
 
     @property
     def dataset(self) -> Any:
@@ -218,6 +298,16 @@ class DataLoader:
         """
         return self._bad_samples
 
+    @property
+    def num_shards(self) -> int:
+        """How many shards each epoch is dealt to (1 when not sharded)."""
+        return 1 if self._shards is None else self._shards[0]
+
+    @property
+    def shard_index(self) -> int:
+        """Which shard this loader yields (0 when not sharded)."""
+        return 0 if self._shards is None else self._shards[1]
+
     def __len__(self) -> int:
         return len(self._batch_sampler)
 
@@ -225,41 +315,187 @@ class DataLoader:
         """Make the next iteration epoch ``epoch`` (to resume a run).
 
         The order of a seeded shuffle and every per-sample random draw then
-        repeat those of that epoch. A rollover carry is not restored.
+        repeat those of that epoch. A rollover carry is not restored (to
+        resume mid-epoch, with the carry, use :meth:`load_state_dict`).
         """
         self._epoch = int(epoch)
+        self._resume = ResumePoint()
+        self._epoch_progress = None
         set_epoch = getattr(self._batch_sampler, "set_epoch", None)
         if set_epoch is not None:
             set_epoch(epoch)
 
     def __iter__(self) -> Iterator[Any]:
+        if self._ranks_unchecked:
+            self._check_ranks()
         epoch = self._epoch
         self._epoch += 1
-        index_batches = getattr(self._batch_sampler, "index_batches", None)
-        batches = iter(self._batch_sampler) if index_batches is None else index_batches()
+        resume, self._resume = self._resume, ResumePoint()
+        try:
+            start_state: dict[str, Any] | TypeError = sampler_state(self._batch_sampler)
+        except TypeError as exc:  # raised only if a state is asked for
+            start_state = exc
+        progress = EpochProgress(
+            epoch,
+            start_state,
+            resume.batches,
+            set(resume.received_ahead),
+            _length(self._batch_sampler),
+        )
+        masks: dict[int, np.ndarray] | None = {} if self._with_mask else None
+        batches = self._index_batches(resume.batches, masks)
         if (self._auto_workers or self._auto_prefetch) and self._autotune is None:
             batches = self._tune(epoch, batches)
+        numbered = numbered_batches(batches, resume.batches, resume.received_ahead, progress)
+        progress.batches_ref = weakref.ref(numbered)
         executor = self._ensure_executor()
         in_flight = 1 if executor.runs_in_caller else max(1, self._prefetch)
-        budget = (
-            BadSampleBudget(self._max_bad_fraction, len(self._dataset), self._bad_samples)
-            if self._on_bad_sample == "replace"
-            else None
-        )
-        self._recorder = EpochRecorder(
-            epoch, _length(self._batch_sampler), executor, self._progress
-        )
-        return _LoaderIterator(
+        budget = None
+        if self._on_bad_sample == "replace":
+            seen = [BadSample(epoch, *failure) for failure in resume.bad_samples]
+            budget = BadSampleBudget(
+                self._max_bad_fraction, len(self._dataset), self._bad_samples, seen
+            )
+        progress.budget = budget
+        remaining = progress.expected_batches  # the progress bar's total
+        if remaining is not None:
+            remaining = max(0, remaining - resume.batches - len(resume.received_ahead))
+        self._recorder = EpochRecorder(epoch, remaining, executor, self._progress)
+        iterator = _LoaderIterator(
             self,
             executor,
-            batches,
+            numbered,
             epoch,
             in_flight,
             self._timeout,
             self._in_order,
             budget,
             self._recorder,
+            progress,
+            masks,
         )
+        progress.lock = iterator.next_lock
+        self._epoch_progress = progress
+        return iterator
+
+    def _index_batches(
+        self, start: int, masks: dict[int, np.ndarray] | None = None
+    ) -> Iterator[Sequence[int]]:
+        """The epoch's batches of indices from batch ``start`` on (earlier ones are not made).
+
+        With ``masks``, a sharded sampler's masks go into it by batch position.
+        """
+        masked_batches = getattr(self._batch_sampler, "masked_batches", None)
+        if masks is not None and masked_batches is not None:
+            return _keep_masks(masked_batches(start), masks, start)
+        index_batches = getattr(self._batch_sampler, "index_batches", None)
+        if index_batches is not None:
+            return index_batches(start) if start else index_batches()
+        batches = iter(self._batch_sampler)
+        return itertools.islice(batches, start, None) if start else batches
+
+    def _fingerprint(self) -> dict[str, Any]:
+        """The fields a state must share with this loader to be loaded into it."""
+        inner = getattr(self._batch_sampler, "sampler", None)
+        sampler = type(self._batch_sampler).__qualname__
+        if inner is not None:
+            sampler += f"({type(inner).__qualname__})"
+        return {
+            "dataset_length": len(self._dataset),
+            "batch_size": getattr(self._batch_sampler, "batch_size", None),
+            "last_batch": getattr(self._batch_sampler, "last_batch", None),
+            "seed": self._seed,
+            "sampler": sampler,
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the loop's position, to resume it later with :meth:`load_state_dict`.
+
+        The position is right after the last batch the caller received (not
+        the ones prefetched by workers). The state is a small JSON-serializable
+        dict, whatever the dataset's size: the epoch, the batches received, the
+        batch sampler's state (a seed, an epoch, a rollover carry of fewer than
+        ``batch_size`` indices), the epoch's bad samples (``on_bad_sample='replace'``),
+        and the dataset length, batch size, last_batch, seed and sampler it
+        belongs to. See ``docs/checkpointing.md``.
+
+        Raises
+        ------
+        TypeError
+            A sampler has no ``state_dict`` (the message names it and what to add).
+        """
+        progress = self._epoch_progress
+        if progress is not None and progress.complete():
+            self._end_epoch(progress)
+            progress = None
+        if progress is None:
+            position: dict[str, Any] = {
+                "epoch": self._epoch,
+                "batches": self._resume.batches,
+                "received_ahead": sorted(self._resume.received_ahead),
+                "batch_sampler": sampler_state(self._batch_sampler),
+                "bad_samples": [list(failure) for failure in self._resume.bad_samples],
+            }
+        else:
+            if isinstance(progress.start_state, TypeError):
+                raise progress.start_state
+            with progress.lock:  # another thread may be in next()
+                position = {
+                    "epoch": progress.epoch,
+                    "batches": progress.frontier,
+                    "received_ahead": sorted(progress.ahead),
+                    "batch_sampler": progress.start_state,
+                    "bad_samples": [] if progress.budget is None else progress.budget.state(),
+                }
+        return {"format": FORMAT, "version": FORMAT_VERSION, **self._fingerprint(), **position}
+
+    def _end_epoch(self, progress: EpochProgress) -> None:
+        """Forget an epoch whose batches were all received; its batch sampler reaches the end.
+
+        The end (a rollover carry) is reached by finishing the epoch's batch
+        generator, or, if that is gone, by replaying the epoch's batches of
+        indices from its start state.
+        """
+        if progress.end is None and not progress.drain():
+            if isinstance(progress.start_state, TypeError):
+                raise progress.start_state
+            load_sampler_state(self._batch_sampler, progress.start_state)
+            for _ in self._index_batches(progress.expected_batches or 0):
+                pass
+        self._epoch_progress = None
+        self._resume = ResumePoint()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Make the next iteration continue from ``state`` (from :meth:`state_dict`).
+
+        The batches then are exactly those the saved loop would have produced
+        next, for any ``num_workers``, threads or processes. Nothing before
+        the position is read (the samplers skip by arithmetic).
+
+        Raises
+        ------
+        ValueError
+            The state belongs to another dataset length, batch size,
+            last_batch, seed or sampler, or to a newer format version: the
+            message names the field.
+        """
+        resume = check_state(state, self._fingerprint())
+        load_sampler_state(self._batch_sampler, state["batch_sampler"])
+        align = getattr(self._batch_sampler, "align", None)  # a sharded loader's
+        if align is not None:
+            saved_shards = state["batch_sampler"]["num_shards"]
+            if resume.received_ahead and saved_shards != self.num_shards:
+                raise ValueError(
+                    f"cannot load this DataLoader state into {self.num_shards} shards: it was "
+                    f"saved with {saved_shards} shards and in_order=False, with batches "
+                    f"{sorted(resume.received_ahead)} received ahead of batch {resume.batches}; "
+                    "save states with in_order=True to resume on another number of ranks"
+                )
+            align(resume.batches)
+        self._epoch = int(state["epoch"])
+        self._resume = resume
+        self._epoch_progress = None
+        self._ranks_unchecked = self._check_ranks_enabled  # every rank must load the same position
 
     def stats(self) -> LoaderStats:
         """Where the time of the latest epoch went (so far, if it is running).
@@ -298,7 +534,14 @@ class DataLoader:
         ) -> _LoaderIterator:
             in_flight = 1 if executor.runs_in_caller else max(1, prefetch)
             return _LoaderIterator(
-                self, executor, index_batches, epoch, in_flight, self._timeout, True, None
+                self,
+                executor,
+                enumerate(index_batches),
+                epoch,
+                in_flight,
+                self._timeout,
+                True,
+                None,
             )
 
         choice, executor = autotune.choose(
@@ -315,6 +558,22 @@ class DataLoader:
         self._executor = executor
         self._shutdown = weakref.finalize(self, executor.close)
         return itertools.chain(first, batches)
+
+    def _check_ranks(self) -> None:
+        num_shards, shard_index = self._shards
+        sampler = self._batch_sampler
+        fields = {
+            "epoch": self._epoch,
+            "first batch": self._resume.batches,
+            "seed": self._seed,
+            "dataset length": len(self._dataset),
+            "sampler length": len(sampler.sampler),
+            "batch_size": sampler.batch_size,
+            "last_batch": sampler.last_batch,
+            "num_shards": num_shards,
+        }
+        check_ranks_agree("DataLoader", fields, num_shards, shard_index)
+        self._ranks_unchecked = False
 
     def _ensure_executor(self) -> Executor:
         if self._executor is None:
@@ -375,21 +634,24 @@ class _LoaderIterator:
         self,
         loader: DataLoader,
         executor: Executor,
-        batches: Iterator[Sequence[int]],
+        batches: Iterator[tuple[int, Sequence[int]]],
         epoch: int,
         in_flight: int,
         timeout: float,
         in_order: bool,
         budget: BadSampleBudget | None,
         recorder: EpochRecorder | None = None,
+        progress: EpochProgress | None = None,
+        masks: dict[int, np.ndarray] | None = None,
     ) -> None:
         self._loader = loader  # its workers live as long as this iterator
         self._budget = budget
         self._recorder = recorder
-        self._next_lock = threading.Lock()  # one iterator may be shared by threads
+        self._epoch_progress = progress
+        self.next_lock = threading.Lock()  # one iterator may be shared by threads
         self._executor = executor
         self._in_order = in_order
-        self._batches = enumerate(batches)
+        self._batches = batches
         self._epoch = epoch
         self._in_flight = in_flight
         self._timeout = None if executor.runs_in_caller else timeout
@@ -397,6 +659,7 @@ class _LoaderIterator:
         self._ready: collections.deque[tuple[BatchTask, Outcome]] = collections.deque()
         self._group_size = 1
         self._exhausted = False
+        self._masks = masks  # by position (with_mask; other samplers' batches are all valid)
 
     def __iter__(self) -> _LoaderIterator:
         return self
@@ -440,7 +703,7 @@ class _LoaderIterator:
             self._group_size = max(1, min(_MAX_GROUP, wanted))
 
     def __next__(self) -> Any:
-        with self._next_lock:
+        with self.next_lock:
             return self._next_batch()
 
     def _next_batch(self) -> Any:
@@ -457,13 +720,20 @@ class _LoaderIterator:
         task, outcome = self._ready.popleft()
         if recorder is not None:
             recorder.batch_arrived(began, len(task.indices), len(outcome.bad))
+        if self._epoch_progress is not None:
+            self._epoch_progress.receive(task.position)
+        mask = None if self._masks is None else self._masks.pop(task.position, None)
         if outcome.bad and self._budget is not None:
             self._budget.note(outcome.bad)
         if outcome.error is not None:
             if isinstance(outcome.error, WorkerDiedError):  # the epoch is over
                 self.close()
             raise outcome.error
-        return outcome.batch
+        if self._masks is None:
+            return outcome.batch
+        if mask is None:
+            mask = np.ones(len(task.indices), dtype=bool)
+        return MaskedBatch(outcome.batch, mask)
 
     def close(self) -> None:
         """Drop the batches not yet returned."""
@@ -479,6 +749,15 @@ class _LoaderIterator:
 
 
 _MAX_GROUP = 16
+
+
+def _keep_masks(
+    pairs: Iterator[tuple[np.ndarray, np.ndarray]], masks: dict[int, np.ndarray], start: int
+) -> Iterator[np.ndarray]:
+    """Yield the indices of ``(indices, mask)`` pairs; put each mask in ``masks`` by position."""
+    for position, (indices, mask) in enumerate(pairs, start):
+        masks[position] = mask
+        yield indices
 
 
 def _length(batch_sampler: Any) -> int | None:

@@ -20,8 +20,11 @@ __all__ = [
     "FilterSampler",
     "IntervalSampler",
     "RandomSampler",
+    "ReplaySampler",
     "Sampler",
     "SequentialSampler",
+    "load_sampler_state",
+    "sampler_state",
 ]
 
 LAST_BATCH_MODES = ("keep", "discard", "rollover")
@@ -37,7 +40,59 @@ class Sampler:
         raise NotImplementedError
 
 
-class SequentialSampler(Sampler):
+def sampler_state(sampler: Any) -> dict[str, Any]:
+    """Return ``sampler.state_dict()``, or ``{}`` for a plain sequence of indices.
+
+    Raises
+    ------
+    TypeError
+        The sampler has no ``state_dict``: the message names it and says what to add.
+    """
+    if isinstance(sampler, (list, tuple, range, np.ndarray)):
+        return {}
+    state_dict = getattr(sampler, "state_dict", None)
+    if state_dict is None:
+        name = type(sampler).__qualname__
+        raise TypeError(
+            f"cannot checkpoint the position of {name}: it has no state_dict(). Add "
+            f"{name}.state_dict() -> dict (JSON-serializable: what makes its next epoch's "
+            f"order, e.g. seed and epoch) and {name}.load_state_dict(state), or wrap it as "
+            "gluondata.sampler.ReplaySampler(sampler) to resume by replaying its epoch (O(n))"
+        )
+    return state_dict()
+
+
+def load_sampler_state(sampler: Any, state: dict[str, Any]) -> None:
+    """Give ``state`` to ``sampler.load_state_dict`` (a plain sequence needs nothing)."""
+    if isinstance(sampler, (list, tuple, range, np.ndarray)):
+        return
+    load_state_dict = getattr(sampler, "load_state_dict", None)
+    if load_state_dict is None:
+        sampler_state(sampler)  # raises the error naming what to add
+    load_state_dict(state)
+
+
+def _check_state_field(what: str, field: str, saved: Any, current: Any) -> None:
+    """Refuse a state whose ``field`` differs from this object's, naming the field."""
+    if saved != current:
+        raise ValueError(
+            f"cannot load this {what} state: its {field!r} is {saved!r} but this {what} "
+            f"has {current!r} (a state resumes the same data, order and batches only)"
+        )
+
+
+class _Stateless:
+    """State methods of a sampler whose order never changes between epochs."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return ``{}``: the order is the same every epoch."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Nothing to restore."""
+
+
+class SequentialSampler(_Stateless, Sampler):
     """Yield ``start, start + 1, ..., start + length - 1``.
 
     Parameters
@@ -90,6 +145,15 @@ class RandomSampler(Sampler):
         """Make the next ``iter()`` yield the order of ``epoch``."""
         self._epoch = int(epoch)
 
+    def state_dict(self) -> dict[str, Any]:
+        """Return ``{"seed", "epoch"}``: the next ``iter()`` yields the order of that epoch."""
+        return {"seed": self.seed, "epoch": self._epoch}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Make the next ``iter()`` the epoch of ``state`` (its seed must be this sampler's)."""
+        _check_state_field("RandomSampler", "seed", state["seed"], self.seed)
+        self._epoch = int(state["epoch"])
+
     def __iter__(self) -> Iterator[int]:
         return iter(self.epoch_indices().tolist())
 
@@ -106,7 +170,7 @@ class RandomSampler(Sampler):
         return f"RandomSampler(length={self._length}, seed={self.seed})"
 
 
-class FilterSampler(Sampler):
+class FilterSampler(_Stateless, Sampler):
     """Yield the indices of the samples for which ``fn(sample)`` is true.
 
     The dataset is scanned once, at construction (as in Gluon).
@@ -133,7 +197,7 @@ class FilterSampler(Sampler):
         return len(self._indices)
 
 
-class IntervalSampler(Sampler):
+class IntervalSampler(_Stateless, Sampler):
     """Yield ``0, k, 2k, ...`` then (with rollover) ``1, k + 1, ...`` and so on.
 
     Parameters
@@ -156,9 +220,15 @@ class IntervalSampler(Sampler):
         self._rollover = bool(rollover)
 
     def __iter__(self) -> Iterator[int]:
-        offsets = range(self._interval) if self._rollover else range(1)
-        for offset in offsets:
-            yield from range(offset, self._length, self._interval)
+        return iter(self.epoch_indices().tolist())
+
+    def epoch_indices(self) -> np.ndarray:
+        """Return the indices of an epoch as an int64 array."""
+        rows = -(-self._length // self._interval)
+        grid = np.arange(rows * self._interval, dtype=np.int64).reshape(rows, self._interval)
+        indices = grid.T.ravel()
+        indices = indices[indices < self._length]
+        return indices if self._rollover else indices[:rows]
 
     def __len__(self) -> int:
         if self._rollover:
@@ -215,16 +285,38 @@ class BatchSampler(Sampler):
         if set_epoch is not None:
             set_epoch(epoch)
 
+    def state_dict(self) -> dict[str, Any]:
+        """Return the state the next epoch starts from: the sampler's and the rollover carry.
+
+        The carry (``last_batch='rollover'``) is fewer than ``batch_size`` indices.
+        """
+        return {
+            "sampler": sampler_state(self._sampler),
+            "carry": [int(index) for index in self._prev],
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Make the next epoch start from ``state`` (from :meth:`state_dict`)."""
+        carry = [int(index) for index in state["carry"]]
+        if len(carry) >= self._batch_size or (carry and self._last_batch != "rollover"):
+            raise ValueError(
+                f"cannot load this BatchSampler state: its 'carry' holds {len(carry)} indices, "
+                f"impossible with batch_size={self._batch_size}, last_batch={self._last_batch!r}"
+            )
+        load_sampler_state(self._sampler, state["sampler"])
+        self._prev = carry
+
     def __iter__(self) -> Iterator[list[int]]:
         for batch in self.index_batches():
             yield batch.tolist() if isinstance(batch, np.ndarray) else batch
 
-    def index_batches(self) -> Iterator[Sequence[Any]]:
-        """Yield this epoch's batches without converting them.
+    def index_batches(self, start: int = 0) -> Iterator[Sequence[Any]]:
+        """Yield this epoch's batches without converting them, from batch ``start`` on.
 
         For samplers with ``epoch_indices()`` (the built-in ones) each batch
         is a slice of an int64 array, which spares a Python int per index;
-        for other samplers it is a list.
+        for other samplers it is a list. The batches before ``start`` are
+        skipped by arithmetic (their indices are not even sliced).
         """
         epoch_indices = getattr(self._sampler, "epoch_indices", None)
         stream: Sequence[Any] = list(self._sampler) if epoch_indices is None else epoch_indices()
@@ -238,10 +330,10 @@ class BatchSampler(Sampler):
         if isinstance(stream, np.ndarray):
             stream.flags.writeable = False  # batches are views: a dataset must not write them
         full = len(stream) - len(stream) % self._batch_size
-        for start in range(0, full, self._batch_size):
-            yield stream[start : start + self._batch_size]
+        for offset in range(start * self._batch_size, full, self._batch_size):
+            yield stream[offset : offset + self._batch_size]
         leftover = stream[full:]
-        if len(leftover) and self._last_batch == "keep":
+        if len(leftover) and self._last_batch == "keep" and start * self._batch_size <= full:
             yield leftover
         elif len(leftover) and self._last_batch == "rollover":
             self._prev = list(leftover)
@@ -257,3 +349,56 @@ class BatchSampler(Sampler):
             f"BatchSampler({self._sampler!r}, batch_size={self._batch_size}, "
             f"last_batch={self._last_batch!r})"
         )
+
+
+class ReplaySampler(Sampler):
+    """Make a sampler without ``state_dict`` resumable, by replaying its epoch: O(n).
+
+    The state records only the epoch. On resume the wrapped sampler is
+    iterated again from the epoch's start (after ``set_epoch(epoch)``, when it
+    has one) and the indices before the position are dropped: no sample is
+    read for them, but every index is generated again, so resuming costs time
+    in proportion to the position. Use it only for a sampler whose order is
+    the same whenever an epoch is replayed (a pure function of its epoch);
+    give your own sampler ``state_dict``/``load_state_dict`` to resume in O(1).
+
+    Parameters
+    ----------
+    sampler : Sampler or iterable of int
+        The sampler to replay.
+    """
+
+    def __init__(self, sampler: Any) -> None:
+        self._sampler = sampler
+        self._epoch = 0
+
+    @property
+    def sampler(self) -> Any:
+        """The wrapped sampler."""
+        return self._sampler
+
+    def set_epoch(self, epoch: int) -> None:
+        """Make the next ``iter()`` epoch ``epoch`` (passed on to the sampler, if it has epochs)."""
+        self._epoch = int(epoch)
+        set_epoch = getattr(self._sampler, "set_epoch", None)
+        if set_epoch is not None:
+            set_epoch(epoch)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return ``{"epoch"}``, the epoch the next ``iter()`` replays."""
+        return {"epoch": self._epoch}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Make the next ``iter()`` replay epoch ``state["epoch"]``."""
+        self.set_epoch(state["epoch"])
+
+    def __iter__(self) -> Iterator[Any]:
+        self.set_epoch(self._epoch)
+        self._epoch += 1
+        return iter(self._sampler)
+
+    def __len__(self) -> int:
+        return len(self._sampler)
+
+    def __repr__(self) -> str:
+        return f"ReplaySampler({self._sampler!r})"

@@ -139,3 +139,12 @@ def test_hooks_and_errors(seven, tmp_path):
         io.ImageIter(1, (3, 4, 4))
     with pytest.raises(ValueError, match="label_width is 2"):
         io.ImageIter(1, (3, 10, 12), label_width=2, path_imgrec=str(seven / "s.rec")).next()
+
+
+def test_num_parts_auto_takes_the_world_from_the_launcher(seven, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    common = {"path_imglist": str(seven / "s.lst"), "path_root": str(seven)}
+    auto = io.ImageIter(1, (3, 10, 12), num_parts="auto", **common)
+    part = io.ImageIter(1, (3, 10, 12), num_parts=2, part_index=1, **common)
+    assert [b.label[0].tolist() for b in auto] == [b.label[0].tolist() for b in part]

@@ -366,3 +366,17 @@ def test_a_large_jpeg_is_decoded_at_a_reduced_scale_with_close_pixels(tmp_path, 
         full = image.imresize(image.imdecode(recordio.unpack(reader.read())[1]), 32, 24)
     diff = np.abs(fast.data[0][0].transpose(1, 2, 0).astype(int) - full.astype(int))
     assert diff.mean() < 2 and diff.max() < 12
+
+
+def test_num_parts_auto_takes_the_world_from_the_launcher(ten, monkeypatch):
+    rec, idx = ten
+    monkeypatch.setenv("WORLD_SIZE", "3")
+    monkeypatch.setenv("RANK", "2")
+    auto = make(rec, idx, num_parts="auto")
+    assert (auto.params["num_parts"], auto.params["part_index"]) == (3, 2)
+    assert trace(auto, 1) == trace(make(rec, idx, num_parts=3, part_index=2), 1)
+    assert trace(make(rec, idx, num_parts="auto", part_index="auto"), 1) == trace(auto, 1)
+    with pytest.raises(ValueError, match="part_index must be 'auto' or left out"):
+        make(rec, idx, num_parts="auto", part_index=1)
+    with pytest.raises(ValueError, match="num_parts=3 needs an integer part_index"):
+        make(rec, idx, num_parts=3, part_index="auto")

@@ -1,6 +1,5 @@
 """Faults a long run meets, against real worker processes: each index exactly once, or one error."""
 
-import contextlib
 import faulthandler
 import gc
 import os
@@ -9,7 +8,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from pathlib import Path
 
@@ -190,36 +188,40 @@ def test_past_the_budget_the_epoch_ends_with_one_prompt_error_and_the_next_start
         assert flat(loader) == list(range(24))  # fresh workers, a fresh budget
 
 
-def test_killing_each_replacement_as_it_starts_ends_the_epoch_cleanly():
-    with DataLoader(Numbers(400, 0.002), batch_size=4, num_workers=2) as loader:
+class OnlyTheFirstStartsLive:
+    """worker_init_fn: the first ``n`` workers live; every later one is killed as it starts."""
+
+    def __init__(self, folder, n):
+        self.folder, self.n = Path(folder), n
+
+    def __call__(self, worker_id):
+        started = len(list(self.folder.iterdir()))
+        (self.folder / f"start-{os.getpid()}").touch()
+        if started >= self.n:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_killing_each_replacement_as_it_starts_ends_the_epoch_cleanly(tmp_path):
+    """The OOM killer takes a worker, then each replacement: one error, no plumbing error."""
+    loader = DataLoader(
+        Numbers(400, 0.002),
+        batch_size=4,
+        num_workers=2,
+        worker_init_fn=OnlyTheFirstStartsLive(tmp_path, 2),
+    )
+    with loader:
         it = iter(loader)
-        next(it)
-        stop = threading.Event()
-
-        def kill_newcomers():
-            seen = {p.pid for p in workers_of()}
-            while not stop.is_set():
-                for child in workers_of():
-                    if child.pid not in seen:
-                        seen.add(child.pid)
-                        child.kill()
-                time.sleep(0.001)
-
-        killer = threading.Thread(target=kill_newcomers, daemon=True)
-        killer.start()
+        got = flat([next(it)])
         workers_of()[0].kill()
         start = time.monotonic()
-        try:
-            with pytest.raises(WorkerDiedError, match="max_worker_restarts=3"):
-                while True:
-                    # (two kills may land on one sample, which then fails as lethal)
-                    with contextlib.suppress(SampleCrashedWorkerError):
-                        next(it)
-        finally:
-            stop.set()
-            killer.join()
+        with pytest.raises(WorkerDiedError, match="max_worker_restarts=3") as caught:
+            for batch in it:
+                got += flat([batch])
         assert time.monotonic() - start < 15
-        assert flat(loader) == list(range(400))
+        assert len(caught.value.deaths) == 4
+        assert list(it) == []
+        lost = [i for _, _, indices in caught.value.undelivered for i in indices]
+        assert got == list(range(len(got))) and not set(got) & set(lost)
 
 
 @pytest.mark.parametrize("workers", [2, 4])

@@ -90,14 +90,30 @@ class BadSampleBudget:
         The dataset's length.
     log : list of BadSample
         Where every bad sample is appended (the loader's ``bad_samples``).
+    seen : sequence of BadSample, optional
+        The epoch's failures before a checkpoint it resumes from (see :meth:`state`).
     """
 
-    def __init__(self, max_bad_fraction: float, length: int, log: list[BadSample]) -> None:
+    def __init__(
+        self,
+        max_bad_fraction: float,
+        length: int,
+        log: list[BadSample],
+        seen: Sequence[BadSample] = (),
+    ) -> None:
         self._fraction = max_bad_fraction
         self._length = length
         self._allowed = math.floor(max_bad_fraction * length + 1e-9)  # 0.29 * 100 is 28.99...
         self._log = log
-        self._seen: dict[int, BadSample] = {}  # the first failure of each index
+        self._seen: dict[int, BadSample] = {s.index: s for s in seen}  # each index's first failure
+
+    def state(self) -> list[list[int | str]]:
+        """The epoch's failed indices so far, as ``[index, error, substitute]`` lists.
+
+        At most ``max_bad_fraction`` of the dataset's length plus one (past
+        that the epoch has failed).
+        """
+        return [[s.index, s.error, s.substitute] for s in self._seen.values()]
 
     def note(self, bad: Sequence[BadSample]) -> None:
         """Record the bad samples of one batch; raise if the epoch is now over budget."""

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ._base import BatchIter, DataBatch, DataDesc
+from ._state import check_iter_state, iter_state
 
 __all__ = ["CSVIter"]
 
@@ -45,10 +46,36 @@ class _CsvStream:
         self._what = what
         self._file: Any = None
         self._name = ""
+        self._next_file = 0  # index in _paths of the next file to open
         self._line = 0  # lines of the current file consumed so far
         self._tail = b""
+        self._text_end = 0  # byte offset in the current file where _tail starts
         self._rows = np.empty((0, width))
         self._taken = 0
+        self._chunk = (0, 0, 0)  # (file index, byte offset, lines before) of _rows' text
+
+    def state(self) -> dict[str, int]:
+        """Where the next row is: the start of its chunk of text, and rows taken from it."""
+        file, offset, line = self._chunk
+        return {"file": file, "offset": offset, "line": line, "taken": self._taken}
+
+    def load_state(self, state: dict[str, int]) -> None:
+        """Go to the row ``state`` (from :meth:`state`) names, parsing one chunk to find it."""
+        self.close()
+        file, offset, line = int(state["file"]), int(state["offset"]), int(state["line"])
+        self._rows, self._taken, self._chunk = np.empty((0, self._width)), 0, (file, offset, line)
+        self._next_file = file
+        if file < len(self._paths):
+            self._name = self._paths[file]
+            self._file = open(self._name, "rb")  # noqa: SIM115 (kept open across calls)
+            self._file.seek(offset)
+            self._next_file = file + 1
+            self._line, self._tail, self._text_end = line, b"", offset
+        if len(self.read(int(state["taken"]))) < int(state["taken"]):
+            raise ValueError(
+                f"{self._what} {self.path!r} ends before the saved position (file {file}, "
+                f"byte {offset}): it changed since the state was saved"
+            )
 
     def close(self) -> None:
         """Close the file being read."""
@@ -74,11 +101,12 @@ class _CsvStream:
         """Parse the next chunk of lines; False at the end of the last file."""
         while True:
             if self._file is None:
-                if not self._paths:
+                if self._next_file >= len(self._paths):
                     return False
-                self._name = self._paths.pop(0)
+                self._name = self._paths[self._next_file]
                 self._file = open(self._name, "rb")  # noqa: SIM115 (kept open across calls)
-                self._line, self._tail = 0, b""
+                self._next_file += 1
+                self._line, self._tail, self._text_end = 0, b"", 0
             chunk = self._file.read(CHUNK_BYTES)
             if chunk:
                 pending = self._tail + chunk
@@ -94,9 +122,11 @@ class _CsvStream:
                     continue
             first_line = self._line + 1
             self._line += text.count(b"\n") + (not text.endswith(b"\n"))
+            text_start, self._text_end = self._text_end, self._text_end + len(text)
             rows = self._parse(text, first_line)
             if len(rows):
                 self._rows, self._taken = rows, 0
+                self._chunk = (self._next_file - 1, text_start, first_line - 1)
                 return True
 
     def _parse(self, text: bytes, first_line: int) -> np.ndarray:
@@ -183,6 +213,18 @@ class _RowReader:
         self.data.close()
         if self.label is not None:
             self.label.close()
+
+    def state(self) -> dict[str, Any]:
+        """Where the next row is, in the data and the label files."""
+        label = None if self.label is None else self.label.state()
+        return {"position": self.position, "data": self.data.state(), "label": label}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Go to the row ``state`` (from :meth:`state`) names."""
+        self.data.load_state(state["data"])
+        if self.label is not None:
+            self.label.load_state(state["label"])
+        self.position = int(state["position"])
 
 
 class CSVIter(BatchIter):
@@ -284,6 +326,51 @@ class CSVIter(BatchIter):
             self._reader.close()
         self._reader, self._carry = (self._carry or self._open()), None
         self._started = self._done = False
+
+    def _fingerprint(self) -> dict[str, Any]:
+        return {
+            "data_shape": self.data_shape,
+            "label_shape": self.label_shape,
+            "with_label": self.label_csv is not None,
+            "batch_size": self.batch_size,
+            "round_batch": self.round_batch,
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the position after the last batch returned, as a small JSON-serializable dict.
+
+        It names the byte offset of the chunk of text the next row is in, so
+        :meth:`load_state_dict` parses one chunk, not the rows before it.
+        """
+        position = {
+            "reader": None if self._reader is None else self._reader.state(),
+            "carry": None if self._carry is None else self._carry.state(),
+            "started": self._started,
+            "done": self._done,
+        }
+        return iter_state("CSVIter", self._fingerprint(), position)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from ``state`` (from :meth:`state_dict`), over the same files.
+
+        Raises
+        ------
+        ValueError
+            The state is of other shapes, batch size, ... or a newer version.
+        """
+        required = ("reader", "carry", "started", "done")
+        check_iter_state("CSVIter", state, self._fingerprint(), required)
+        for reader in (self._reader, self._carry):
+            if reader is not None:
+                reader.close()
+        self._reader = self._carry = None
+        if state["reader"] is not None:
+            self._reader = self._open()
+            self._reader.load_state(state["reader"])
+        if state["carry"] is not None:
+            self._carry = self._open()
+            self._carry.load_state(state["carry"])
+        self._started, self._done = bool(state["started"]), bool(state["done"])
 
     def _next_batch(self) -> DataBatch | None:
         if self._done:

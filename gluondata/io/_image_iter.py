@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..distributed import resolve_parts
 from ..im2rec._lst import read_lst
 from ..image._augmenters import CreateAugmenter
 from ..image._backend import check_backend, use_backend
@@ -22,6 +23,7 @@ from ._base import DataBatch, DataDesc, DataIter
 from ._ndarray import LAST_BATCH_HANDLES
 from ._records import RecordSource, split_count
 from ._schedule import Schedule
+from ._state import check_iter_state, iter_state, unseeded_shuffle
 
 __all__ = ["ImageIter"]
 
@@ -55,9 +57,11 @@ class ImageIter(DataIter):
         The .idx of ``path_imgrec`` (not needed to shuffle or partition here).
     shuffle : bool, default False
         A new order every epoch.
-    part_index, num_parts : int
+    part_index, num_parts : int or 'auto'
         Read part ``part_index`` of ``num_parts`` disjoint parts covering
         every image (``ceil(N / num_parts)`` consecutive images per part).
+        ``num_parts="auto"``: the world size and rank of the job
+        (:func:`gluondata.distributed.world`).
     aug_list : list of callables, optional
         Augmenters applied to each HWC image; default
         ``CreateAugmenter(data_shape, **kwargs)``.
@@ -91,8 +95,8 @@ class ImageIter(DataIter):
         path_root: str | None = None,
         path_imgidx: str | None = None,
         shuffle: bool = False,
-        part_index: int = 0,
-        num_parts: int = 1,
+        part_index: int | str = 0,
+        num_parts: int | str = 1,
         aug_list: list[Callable[[np.ndarray], np.ndarray]] | None = None,
         imglist: list[Any] | None = None,
         data_name: str = "data",
@@ -134,7 +138,7 @@ class ImageIter(DataIter):
         label_shape = (self.batch_size,) if label_width == 1 else (self.batch_size, label_width)
         self.provide_data = [DataDesc(data_name, (self.batch_size, *data_shape))]
         self.provide_label = [DataDesc(label_name, label_shape, np.dtype(dtype).type)]
-        part = split_count(self.num_image, num_parts, part_index)
+        part = split_count(self.num_image, *resolve_parts(num_parts, part_index))
         self._python_order = list(range(len(part)))
         self._schedule = Schedule(part, self.batch_size, last_batch_handle, self._order)
         self._epochs = 0
@@ -177,6 +181,51 @@ class ImageIter(DataIter):
         if self._plan is not None:
             self._schedule.finish(completed=self._batch_no == len(self._plan))
             self._plan = None
+
+    def _fingerprint(self) -> dict[str, Any]:
+        return {
+            "num_image": len(self._python_order),
+            "batch_size": self.batch_size,
+            "last_batch_handle": self.last_batch_handle,
+            "shuffle": bool(self.shuffle),
+            "seed": self._seed,
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the position after the last batch returned, as a small JSON-serializable dict.
+
+        :meth:`load_state_dict` on an iterator over the same images continues
+        with the same batches (and, with ``seed=``, the same augmentations).
+        Needs ``seed=`` when shuffling.
+        """
+        if self.shuffle and self._seed is None:
+            raise unseeded_shuffle("ImageIter")
+        position = {
+            "schedule": self._schedule.state(),
+            "in_epoch": self._plan is not None,
+            "batches": self._batch_no,
+            "epochs": self._epochs,
+        }
+        return iter_state("ImageIter", self._fingerprint(), position)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from ``state`` (from :meth:`state_dict`).
+
+        Raises
+        ------
+        ValueError
+            The state is of other images, batch size, seed, ... or a newer version.
+        """
+        required = ("schedule", "in_epoch", "batches", "epochs")
+        check_iter_state("ImageIter", state, self._fingerprint(), required)
+        self._schedule.load_state(state["schedule"])
+        self._epochs = int(state["epochs"])
+        self._plan = None
+        if state["in_epoch"]:
+            self._plan = self._schedule.plan()
+            self._flat = np.concatenate([p for p, _ in self._plan] or [np.empty(0, np.int64)])
+            self._batch_no = int(state["batches"])
+            self._cursor = self._batch_no * self.batch_size
 
     def hard_reset(self) -> None:
         """Start the next epoch, dropping the images kept by ``'roll_over'``."""

@@ -13,6 +13,7 @@ import numpy as np
 from .._loader.alloc import empty
 from .._loader.columns import SampleColumns
 from ..dataloader import DataLoader
+from ..distributed import resolve_parts
 from ..image._backend import check_backend, use_backend
 from ..random import indexed, sample_context
 from ..recordio._format import RecordIOError
@@ -24,6 +25,7 @@ from ._record_aug import RecordImagePipeline
 from ._record_params import parse_params
 from ._records import LabelList, RecordSource, part_of
 from ._schedule import Schedule
+from ._state import check_iter_state, iter_state
 
 __all__ = ["ImageRecordInt8Iter", "ImageRecordIter", "ImageRecordUInt8Iter"]
 
@@ -132,9 +134,16 @@ class _PlanSampler(Sampler):
     def __iter__(self) -> Iterator[list[int]]:
         return (batch.tolist() for batch in self.batches)
 
-    def index_batches(self) -> Iterator[np.ndarray]:
-        """The batches as int64 arrays."""
-        return iter(self.batches)
+    def index_batches(self, start: int = 0) -> Iterator[np.ndarray]:
+        """The batches as int64 arrays, from batch ``start`` on."""
+        return iter(self.batches[start:])
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return ``{}``: the plan is set by the iterator each epoch."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Nothing to restore."""
 
     def __len__(self) -> int:
         return len(self.batches)
@@ -180,7 +189,8 @@ class ImageRecordIter(BatchIter):
         (0: deterministic by default), ``preprocess_threads`` (4; the workers),
         ``prefetch_buffer`` (4; batches in flight), ``num_parts`` and
         ``part_index`` (read one of ``num_parts`` disjoint parts of the file:
-        by records with an .idx, by bytes without, as MXNet), ``dtype``
+        by records with an .idx, by bytes without, as MXNet; ``num_parts="auto"``:
+        the world size and rank, see :func:`gluondata.distributed.world`), ``dtype``
         (None/float32, ``uint8`` or ``int8``: raw pixels, not normalized),
         ``thread_pool`` (gluondata: threads instead of processes); ``ctx``,
         ``device_id``, ``shuffle_chunk_size`` and ``shuffle_chunk_seed`` are
@@ -219,6 +229,7 @@ class ImageRecordIter(BatchIter):
             raise ValueError(f"{name}: label_width and batch_size must be at least 1")
         super().__init__(p["batch_size"])
         source = RecordSource(p["path_imgrec"], p["path_imgidx"] or None)
+        p["num_parts"], p["part_index"] = resolve_parts(p["num_parts"], p["part_index"])
         positions = part_of(source, p["num_parts"], p["part_index"], by_bytes=not p["path_imgidx"])
         label_list = LabelList(p["path_imglist"], p["label_width"]) if p["path_imglist"] else None
         self._workers = max(0, p["preprocess_threads"])
@@ -320,6 +331,54 @@ class ImageRecordIter(BatchIter):
             logger.info("%s: saved the mean of %d images to %s", name, len(positions), path)
         return mean
 
+    def _fingerprint(self) -> dict[str, Any]:
+        p = self.params
+        return {
+            "records": len(self._schedule.positions),
+            "batch_size": self.batch_size,
+            "round_batch": bool(p["round_batch"]),
+            "shuffle": bool(p["shuffle"]),
+            "seed": p["seed"],
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the position after the last batch returned, as a small JSON-serializable dict.
+
+        :meth:`load_state_dict` on an iterator over the same records continues
+        with the same batches, augmentations included, whatever
+        ``preprocess_threads`` is.
+        """
+        position = {
+            "schedule": self._schedule.state(),
+            "in_epoch": self._epoch is not None,
+            "batches": self._served,
+            "loader": self._loader.state_dict(),
+        }
+        return iter_state(type(self).__name__, self._fingerprint(), position)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from ``state`` (from :meth:`state_dict`).
+
+        Raises
+        ------
+        ValueError
+            The state is of other records, batch size, seed, ... or a newer version.
+        """
+        kind = type(self).__name__
+        required = ("schedule", "in_epoch", "batches", "loader")
+        check_iter_state(kind, state, self._fingerprint(), required)
+        if self._epoch is not None:
+            self._epoch.close()
+            self._epoch = None
+        self._schedule.load_state(state["schedule"])
+        self._loader.load_state_dict(state["loader"])
+        if state["in_epoch"]:
+            self._plan = self._schedule.plan()
+            self._sampler.batches = [positions for positions, _ in self._plan]
+            self._served = int(state["batches"])
+            # once every batch was served, the loader's state is already the next epoch's
+            self._epoch = iter(self._loader) if self._served < len(self._plan) else _no_batches()
+
     def reset(self) -> None:
         """Start the next epoch (after the records a ``round_batch`` batch borrowed).
 
@@ -358,6 +417,11 @@ class ImageRecordIter(BatchIter):
             self._epoch = None
             self._schedule.finish(completed=False)
         self._loader.close()
+
+
+def _no_batches() -> Iterator[Any]:
+    """An epoch iterator that has served every batch (it only needs ``close()``)."""
+    yield from ()
 
 
 class ImageRecordUInt8Iter(ImageRecordIter):

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 
 from ._base import DataBatch, DataDesc, DataIter
+from ._sparse import is_sparse
+from ._state import check_iter_state, iter_state, unseeded_shuffle
 
 __all__ = ["LAST_BATCH_HANDLES", "NDArrayIter", "named_arrays"]
 
@@ -21,7 +23,7 @@ def named_arrays(data: Any, allow_empty: bool, default_name: str) -> list[tuple[
     sources, named ``default_name`` if it has one element and
     ``_0_<default_name>``, ``_1_<default_name>``, ... otherwise; a dict keeps
     its names. numpy arrays (memory maps included) are kept as they are,
-    anything else goes through ``numpy.asarray``.
+    scipy sparse matrices become CSR, anything else goes through ``numpy.asarray``.
     """
     if data is None:
         if not allow_empty:
@@ -38,6 +40,9 @@ def named_arrays(data: Any, allow_empty: bool, default_name: str) -> list[tuple[
             data = {f"_{i}_{default_name}": d for i, d in enumerate(data)}
     named = []
     for name, value in data.items():
+        if is_sparse(value):
+            named.append((str(name), value.tocsr()))
+            continue
         array = value if isinstance(value, np.ndarray) else np.asarray(value)
         if array.dtype == object:
             raise TypeError(
@@ -57,6 +62,8 @@ class NDArrayIter(DataIter):
         The input data. A list is a list of sources (``[a, b]`` gives two
         data arrays, named ``_0_data`` and ``_1_data``); arrays are sorted by
         name. numpy arrays keep their dtype (memory maps are read batch by batch).
+        A ``scipy.sparse`` matrix (CSR) gives CSR batches; it needs
+        ``last_batch_handle='discard'``, as in MXNet.
     label : array, list of arrays or dict of name to array, optional
         The labels (none: ``provide_label`` and each batch's ``label`` are empty).
     batch_size : int, default 1
@@ -76,9 +83,10 @@ class NDArrayIter(DataIter):
     layout : str, default "NCHW"
         Where the batch axis is (the position of ``N``).
     seed : int, optional
-        Seed of the shuffle (a ``numpy.random.Generator`` drawn from it).
-        Without it the shuffle uses numpy's global generator exactly as MXNet
-        does, so ``np.random.seed(s)`` gives MXNet's order.
+        Seed of the shuffle: the order of the ``e``-th shuffle is a
+        permutation drawn from ``(seed, e)``, so :meth:`state_dict` can save
+        it. Without it the shuffle uses numpy's global generator exactly as
+        MXNet does, so ``np.random.seed(s)`` gives MXNet's order.
 
     Notes
     -----
@@ -112,6 +120,13 @@ class NDArrayIter(DataIter):
         self.data = named_arrays(data, allow_empty=False, default_name=data_name)
         self.label = named_arrays(label, allow_empty=True, default_name=label_name)
         self.num_data = self._check_lengths()
+        if last_batch_handle != "discard" and any(
+            is_sparse(array) for _, array in self.data + self.label
+        ):
+            raise NotImplementedError(
+                "NDArrayIter only supports sparse (CSR) data or labels with "
+                f"last_batch_handle='discard', got {last_batch_handle!r}"
+            )
         if last_batch_handle == "roll_over" and self.batch_size > self.num_data:
             raise ValueError(
                 f"last_batch_handle='roll_over' needs batch_size ({self.batch_size}) <= the "
@@ -119,7 +134,8 @@ class NDArrayIter(DataIter):
             )
         self.shuffle = shuffle
         self.last_batch_handle = last_batch_handle
-        self._rng: Any = np.random if seed is None else np.random.default_rng(seed)
+        self._seed = None if seed is None else int(seed)
+        self._shuffles = 0  # shuffles so far: the next one is drawn from (seed, _shuffles)
         self.idx = np.arange(self.num_data)
         self._order = np.arange(self.num_data)
         self._cache: np.ndarray | None = None
@@ -129,6 +145,8 @@ class NDArrayIter(DataIter):
     def _check_lengths(self) -> int:
         lengths = {}
         for name, array in self.data + self.label:
+            if is_sparse(array) and self._axis != 0:
+                raise ValueError(f"{name} is sparse: its batch axis must be 0, not {self._axis}")
             if array.ndim <= self._axis:
                 raise ValueError(
                     f"{name} has shape {array.shape}: no batch axis {self._axis} "
@@ -160,8 +178,52 @@ class NDArrayIter(DataIter):
     def _shuffle(self) -> None:
         # MXNet shuffles its index array in place and reorders the (already
         # reordered) data by it; composing the orders gives the same batches.
-        self._rng.shuffle(self.idx)
-        self._order = self._order[self.idx]
+        if self._seed is None:
+            np.random.shuffle(self.idx)
+            self._order = self._order[self.idx]
+        else:
+            self._order = self._seeded_order(self._shuffles)
+        self._shuffles += 1
+
+    def _seeded_order(self, shuffle: int) -> np.ndarray:
+        return np.random.default_rng([self._seed, shuffle]).permutation(self.num_data)
+
+    def _fingerprint(self) -> dict[str, Any]:
+        return {
+            "num_data": self.num_data,
+            "batch_size": self.batch_size,
+            "last_batch_handle": self.last_batch_handle,
+            "shuffle": bool(self.shuffle),
+            "seed": self._seed,
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the position after the last batch returned, as a small JSON-serializable dict.
+
+        :meth:`load_state_dict` on an iterator over the same arrays continues
+        with the same batches. Needs ``seed=`` when shuffling.
+        """
+        if self.shuffle and self._seed is None:
+            raise unseeded_shuffle("NDArrayIter")
+        carry = None if self._cache is None else self._cache.tolist()
+        position = {"shuffles": self._shuffles, "cursor": self.cursor, "carry": carry}
+        return iter_state("NDArrayIter", self._fingerprint(), position)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from ``state`` (from :meth:`state_dict`).
+
+        Raises
+        ------
+        ValueError
+            The state is of other data (length, batch size, ...) or a newer version.
+        """
+        check_iter_state("NDArrayIter", state, self._fingerprint(), ("shuffles", "cursor", "carry"))
+        self._shuffles = int(state["shuffles"])
+        if self.shuffle and self._shuffles:
+            self._order = self._seeded_order(self._shuffles - 1)
+        self.cursor = int(state["cursor"])
+        carry = state["carry"]
+        self._cache = None if carry is None else np.asarray(carry, dtype=self._order.dtype)
 
     def hard_reset(self) -> None:
         """Reset and drop the examples kept by ``'roll_over'``."""
@@ -220,7 +282,10 @@ class NDArrayIter(DataIter):
         return self._order[cursor : min(cursor + size, n)]
 
     def _gather(self, arrays: list[tuple[str, np.ndarray]], positions: np.ndarray) -> list[Any]:
-        return [np.take(array, positions, axis=self._axis) for _, array in arrays]
+        return [
+            array[positions] if is_sparse(array) else np.take(array, positions, axis=self._axis)
+            for _, array in arrays
+        ]
 
     def getdata(self) -> list[np.ndarray]:
         """Return the data arrays of the current batch."""

@@ -89,8 +89,8 @@ PARAMS: list[Param] = [
         ("seed", 0, "int"),
         ("preprocess_threads", 4, "int"),
         ("prefetch_buffer", 4, "int"),
-        ("num_parts", 1, "int"),
-        ("part_index", 0, "int"),
+        ("num_parts", 1, "part"),
+        ("part_index", 0, "part"),
         ("shuffle_chunk_size", 0, "int"),
         ("shuffle_chunk_seed", 0, "int"),
         ("device_id", 0, "int"),
@@ -188,6 +188,8 @@ def _convert(kind: str, value: Any) -> Any:
                 raise ValueError("expected a number")
             return None
         return float(value)
+    if kind == "part":
+        return "auto" if isinstance(value, str) and value.strip() == "auto" else _to_int(value)
     if kind == "shape":
         return _to_shape(value)
     if kind == "dtype":

@@ -11,6 +11,7 @@ track of where the next epoch starts.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -68,7 +69,7 @@ class Schedule:
     def order(self, p: int) -> np.ndarray:
         """The positions of pass ``p``, in visiting order."""
         while p not in self._orders:
-            made = max(self._orders, default=-1) + 1
+            made = max(self._orders, default=p - 1) + 1
             self._orders[made] = self.positions[self._order_fn(made)]
         for old in [q for q in self._orders if q < p - 1]:
             del self._orders[old]
@@ -113,6 +114,26 @@ class Schedule:
             after = (p + 1, 0, left)
         self._after = after
         return batches
+
+    def state(self) -> dict[str, Any]:
+        """Where the next (or current) epoch starts: pass, offset in it, roll_over carry."""
+        return {"pass": self._pass, "start": self._start, "carry": self._carry.tolist()}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Start the next epoch where ``state`` (from :meth:`state`) says.
+
+        The pass orders are then made from the saved pass on, so ``order``
+        must be a pure function of the pass (a seeded or no shuffle).
+        """
+        carry = np.asarray(state["carry"], dtype=np.int64)
+        if len(carry) >= self.batch_size or (len(carry) and self.mode != "roll_over"):
+            raise ValueError(
+                f"cannot load this state: its 'carry' holds {len(carry)} examples, impossible "
+                f"with batch_size={self.batch_size} and {self.mode!r}"
+            )
+        self._pass, self._start, self._carry = int(state["pass"]), int(state["start"]), carry
+        self._orders.clear()
+        self._after = None
 
     def finish(self, completed: bool) -> None:
         """End the epoch: ``completed`` if its last batch was delivered, else cut short."""

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ._base import BatchIter, DataBatch, DataDesc, DataIter
+from ._state import check_iter_state, iter_state
 
 __all__ = ["DataLoaderIter", "PrefetchingIter", "ResizeIter"]
 
@@ -59,6 +60,31 @@ class ResizeIter(BatchIter):
         self.cur += 1
         return batch
 
+    def state_dict(self) -> dict[str, Any]:
+        """Return the position after the last batch returned: this epoch's count and the inner's.
+
+        The inner iterator needs ``state_dict`` too.
+        """
+        inner = _inner_state(self.data_iter, "ResizeIter")
+        return iter_state("ResizeIter", {"size": self.size}, {"cur": self.cur, "inner": inner})
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from ``state`` (from :meth:`state_dict`)."""
+        check_iter_state("ResizeIter", state, {"size": self.size}, ("cur", "inner"))
+        self.data_iter.load_state_dict(state["inner"])
+        self.cur = int(state["cur"])
+
+
+def _inner_state(data_iter: Any, wrapper: str) -> dict[str, Any]:
+    state_dict = getattr(data_iter, "state_dict", None)
+    if state_dict is None:
+        name = type(data_iter).__qualname__
+        raise TypeError(
+            f"cannot checkpoint {wrapper}: its inner iterator {name} has no state_dict(); "
+            f"add {name}.state_dict() -> dict and {name}.load_state_dict(state)"
+        )
+    return state_dict()
+
 
 _JOIN_SECONDS = 10.0
 
@@ -68,6 +94,8 @@ class _Prefetcher:
 
     def __init__(self, data_iter: DataIter, name: str) -> None:
         self.data_iter = data_iter
+        self.state: dict[str, Any] | Exception = self.capture()  # after the batch taken last
+        self.batch_state: dict[str, Any] | Exception = self.state  # after the batch prefetched
         self.ready = threading.Event()
         self.taken = threading.Event()
         self.taken.set()
@@ -88,12 +116,21 @@ class _Prefetcher:
                 self.batch, self.error = None, None
             except BaseException as exc:  # handed to the consumer, raised there
                 self.batch, self.error = None, exc
+            self.batch_state = self.capture()
             self.taken.clear()
             self.ready.set()
+
+    def capture(self) -> dict[str, Any] | Exception:
+        """The inner iterator's state now (or why it has none, raised if asked for)."""
+        try:
+            return _inner_state(self.data_iter, "PrefetchingIter")
+        except Exception as exc:  # no state_dict, an unseeded shuffle: raised if asked for
+            return exc
 
     def take(self) -> DataBatch | None:
         """Wait for the prefetched batch (None at the end of the epoch)."""
         self.ready.wait()
+        self.state = self.batch_state
         if self.error is not None:
             error, self.error = self.error, None
             raise error  # the batch stays None: the epoch ends here
@@ -192,6 +229,31 @@ class PrefetchingIter(BatchIter):
         for it in self.iters:
             it.reset()
         for prefetcher in self._prefetchers:
+            prefetcher.state = prefetcher.capture()
+            prefetcher.request()
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the position after the last batch returned, not after the prefetched ones.
+
+        It holds each inner iterator's state as it was right after making
+        that batch (they need ``state_dict``).
+        """
+        states = []
+        for prefetcher in self._prefetchers:
+            if isinstance(prefetcher.state, Exception):
+                raise prefetcher.state
+            states.append(prefetcher.state)
+        return iter_state("PrefetchingIter", {"n_iter": self.n_iter}, {"iters": states})
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from ``state`` (from :meth:`state_dict`); the prefetched batches are dropped."""
+        check_iter_state("PrefetchingIter", state, {"n_iter": self.n_iter}, ("iters",))
+        for prefetcher in self._prefetchers:
+            prefetcher.ready.wait()
+        for it, inner in zip(self.iters, state["iters"], strict=True):
+            it.load_state_dict(inner)
+        for prefetcher in self._prefetchers:
+            prefetcher.state = prefetcher.capture()
             prefetcher.request()
 
     def _next_batch(self) -> DataBatch | None:
