@@ -1,6 +1,6 @@
 """The measurement protocol shared by every contender's runner.
 
-Runners execute in different virtualenvs (gluondata's, PyTorch's, MXNet's), so this module needs
+Runners execute in different virtualenvs (gluondata's and each peer's), so this module needs
 only the standard library, numpy and psutil (through ``memory``). Protocol (the project's
 WORKLOADS.md): build the loader, run one warm-up epoch (its time-to-first-batch, counted from the
 start of the loader's construction, is reported separately), then time ``epochs`` epochs; the
@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from memory import MemorySampler, workers_memory
+from memory import MemorySampler, TreeUsage, tree_usage
 
 ERROR_CHARS = 160  # an error is shown in a table cell: its first line, cut to this length
 Result = dict[str, Any]
+_batch_cap: int | None = None  # the command line's --max-batches, applied by measure()
 WorkloadFn = Callable[[argparse.Namespace], Result]
 
 
@@ -34,7 +35,8 @@ class Config:
     Attributes
     ----------
     contender : str
-        Key of the runner (``"numpy"``, ``"gluondata"``, ``"torch"`` or ``"mxnet"``).
+        Key of the runner (``"numpy"``, ``"gluondata"``, ``"torch"``, ``"mxnet"``, ``"tf"``,
+        ``"grain"`` or ``"spdl"``).
     dataset : str
         What the row's dataset is, as shown in the table.
     workers : int
@@ -139,6 +141,12 @@ def parse_args(
     parser.add_argument("--workers", type=int, default=0, help="num_workers of the loader")
     parser.add_argument("--epochs", type=int, default=5, help="timed epochs after the warm-up")
     parser.add_argument("--data", required=True, help="directory made by benchmarks/run.py")
+    parser.add_argument(
+        "--max-batches",
+        type=int,
+        default=None,
+        help="cut every epoch at this many batches (rows too slow for the workload's epoch)",
+    )
     if add_options is not None:
         add_options(parser)
     return parser.parse_args()
@@ -204,16 +212,20 @@ def measure(
     -------
     dict
         ``ttfb_s`` and ``warmup_s`` of the warm-up epoch, ``epoch_s`` (one entry per timed epoch)
-        and ``samples`` (per epoch); memory in bytes: ``main_delta`` (peak ``RssAnon`` of the
-        main process during the timed epochs minus its value after the warm-up), ``tree_peak``
-        (peak over the timed epochs of all processes together) and ``workers`` (the workers'
-        memory at the end of each timed epoch; None entries without worker processes).
+        and ``samples`` (per epoch); memory in bytes (see ``memory``): ``main_delta`` (peak
+        ``RssAnon`` of the main process during the timed epochs minus its value after the
+        warm-up), ``tree_peak`` and ``tree_uss_peak`` (peak PSS and USS summed over all
+        processes), ``peak_parts`` (the PSS peak split into main, workers and shared memory),
+        ``epoch_pss`` (all processes' PSS at the end of each timed epoch) and ``workers`` (the
+        workers' PSS without shared memory then; None entries without worker processes).
     """
+    if _batch_cap is not None:
+        max_batches = min(max_batches, _batch_cap)
     start = time.perf_counter()
     loader = make_loader()
     ttfb, warmup, samples = _epoch(loader, max_batches, start, sync)
     epoch_s: list[float] = []
-    workers: list[int | None] = []
+    ends: list[TreeUsage] = []
     with MemorySampler() as memory:
         for _ in range(epochs):
             _, elapsed, got = _epoch(
@@ -221,11 +233,13 @@ def measure(
                 max_batches,
                 time.perf_counter(),
                 sync,
-                lambda: workers.append(workers_memory()),
+                lambda: ends.append(tree_usage()),
             )
             if got != samples:
                 raise RuntimeError(f"epoch delivered {got} samples, the warm-up {samples}")
             epoch_s.append(elapsed)
+    peak = memory.peak
+    assert peak is not None  # the sampler samples on entry
     return {
         "ttfb_s": ttfb,
         "warmup_s": warmup,
@@ -233,7 +247,15 @@ def measure(
         "samples": samples,
         "main_delta": memory.main_peak - memory.baseline,
         "tree_peak": memory.tree_peak,
-        "workers": workers,
+        "tree_uss_peak": memory.uss_peak,
+        "peak_parts": {
+            "main": peak.main,
+            "workers": peak.workers,
+            "shared": peak.shared,
+            "processes": peak.processes,
+        },
+        "epoch_pss": [e.pss for e in ends],
+        "workers": [e.workers if e.processes > 1 else None for e in ends],
         "memory_samples": memory.samples,
     }
 
@@ -251,6 +273,8 @@ def main(
     instead of failing the whole run.
     """
     args = parse_args(add_options)
+    global _batch_cap
+    _batch_cap = args.max_batches
     info = {
         "library": library,
         "version": version,
@@ -268,3 +292,39 @@ def main(
         sys.stdout.flush()
         raise
     print(json.dumps(result))
+
+
+TF_USER = "user `__getitem__` via `tf.numpy_function`"
+GRAIN_USER = "user `__getitem__`, `grain.DataLoader`"
+GRAIN_NATIVE = "user `__getitem__`, `MapDataset` (+ `mp_prefetch`)"
+SPDL_USER = "user `__getitem__`, `spdl.dataloader.DataLoader`"
+
+
+def new_peers(
+    workers: int, native: bool = True, max_batches: int | None = None
+) -> tuple[Config, ...]:
+    """The tf.data, Grain and SPDL rows running the user's ``__getitem__`` with ``workers``.
+
+    tf.data maps it with ``num_parallel_calls=workers`` (threads); Grain's DataLoader and its
+    ``MapDataset`` pipeline (``native``) run it in worker processes; SPDL in threads (it has no
+    0-worker mode, so it appears with workers only). ``max_batches`` cuts their epochs short
+    (said in the row's dataset label), for workloads whose epoch would take them minutes.
+    """
+    cap = () if max_batches is None else ("--max-batches", str(max_batches))
+    cut = "" if max_batches is None else f" (epochs cut at {max_batches} batches)"
+    mode = "processes" if workers else ""
+    rows = [
+        Config(
+            "tf", TF_USER + cut, workers, "threads" if workers else "", ("--dataset", "user", *cap)
+        ),
+        Config("grain", GRAIN_USER + cut, workers, mode, ("--dataset", "user", *cap)),
+    ]
+    if native:
+        rows.append(
+            Config("grain", GRAIN_NATIVE + cut, workers, mode, ("--dataset", "native", *cap))
+        )
+    if workers:
+        rows.append(
+            Config("spdl", SPDL_USER + cut, workers, "threads", ("--dataset", "user", *cap))
+        )
+    return tuple(rows)

@@ -1,16 +1,21 @@
-"""Memory of a runner's process tree, sampled by a background thread (Linux ``/proc``).
+"""Memory of a runner's process tree as it really is, sampled by a background thread.
 
-Two figures, neither counting file-backed pages (a memory-mapped dataset's page cache):
+Per process (main and every descendant, i.e. the loader's worker processes), psutil's
+``memory_full_info()`` (from Linux's ``/proc/PID/smaps_rollup``):
 
-- the main process: ``RssAnon`` of ``/proc/self/status`` (anonymous pages only, as the issue's
-  target asks), as a peak above a baseline;
-- all processes (main and every descendant, i.e. the loader's workers): the sum of
-  ``Pss_Anon + Pss_Shmem`` from ``/proc/PID/smaps_rollup``. PSS splits a page shared by n
-  processes into n parts, so a shared-memory ring mapped by the main process and the workers, or
-  copy-on-write pages inherited by forked workers, count once.
+- USS: the pages only this process maps (what killing it would free);
+- PSS: every resident page it maps, a page shared by n processes counted 1/n in each, so a
+  shared-memory ring or copy-on-write pages inherited by forked workers count once over the tree.
+  It includes file-backed pages it has touched (the interpreter's libraries, a memory-mapped
+  dataset's pages that the process read).
+
+Added over the tree, PSS is the machine memory the run holds. Its peak is broken down into the
+main process (without shared memory), the worker processes (without shared memory) and shared
+memory (``Pss_Shmem``: gluondata's ring, PyTorch's shared tensors). Besides, the main process's
+``RssAnon`` peak above a baseline (anonymous pages only) shows what batches cost it.
 
 Descendants are found through ``/proc/PID/task/TID/children`` (cheap, so a sample every 20 ms
-costs well under a millisecond), or with psutil where the kernel lacks that file.
+costs well under a millisecond per process), or with psutil where the kernel lacks that file.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import gc
 import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -48,9 +54,22 @@ def main_anon() -> int:
     return _fields("/proc/self/status", ("RssAnon",))
 
 
-def process_memory(pid: int) -> int:
-    """``Pss_Anon + Pss_Shmem`` of one process, in bytes (0 if it has exited)."""
-    return _fields(f"/proc/{pid}/smaps_rollup", ("Pss_Anon", "Pss_Shmem"))
+@dataclass(frozen=True)
+class Usage:
+    """One process's memory, bytes: ``uss``, ``pss`` and the ``shmem`` part of its PSS."""
+
+    uss: int = 0
+    pss: int = 0
+    shmem: int = 0
+
+
+def process_usage(pid: int) -> Usage:
+    """USS, PSS (psutil) and ``Pss_Shmem`` of one process; zeros if it has exited."""
+    try:
+        info = psutil.Process(pid).memory_full_info()
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return Usage()
+    return Usage(info.uss, info.pss, _fields(f"/proc/{pid}/smaps_rollup", ("Pss_Shmem",)))
 
 
 def descendants(pid: int) -> list[int]:
@@ -75,10 +94,37 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def workers_memory() -> int | None:
-    """Memory of this process's descendants (the workers) now, or None if there are none."""
-    pids = descendants(os.getpid())
-    return sum(process_memory(p) for p in pids) if pids else None
+@dataclass(frozen=True)
+class TreeUsage:
+    """The tree's memory at one moment, bytes.
+
+    ``pss`` and ``uss`` are sums over all processes; ``main``, ``workers`` and ``shared`` split
+    ``pss`` into the main process's and the workers' PSS without shared memory, and all
+    processes' shared memory.
+    """
+
+    pss: int
+    uss: int
+    main: int
+    workers: int
+    shared: int
+    processes: int
+
+
+def tree_usage(pid: int | None = None) -> TreeUsage:
+    """Memory of process ``pid`` (default: this one) and all its descendants now."""
+    pid = os.getpid() if pid is None else pid
+    main = process_usage(pid)
+    kids = [process_usage(p) for p in descendants(pid)]
+    shared = main.shmem + sum(k.shmem for k in kids)
+    return TreeUsage(
+        pss=main.pss + sum(k.pss for k in kids),
+        uss=main.uss + sum(k.uss for k in kids),
+        main=main.pss - main.shmem,
+        workers=sum(k.pss - k.shmem for k in kids),
+        shared=shared,
+        processes=1 + len(kids),
+    )
 
 
 class MemorySampler:
@@ -93,8 +139,10 @@ class MemorySampler:
         The main process's ``RssAnon`` at construction, bytes.
     main_peak : int
         Highest ``RssAnon`` of the main process seen, bytes.
-    tree_peak : int
-        Highest ``Pss_Anon + Pss_Shmem`` summed over the main process and its descendants.
+    peak : TreeUsage or None
+        The sample with the highest PSS over the tree.
+    uss_peak : int
+        Highest USS summed over the tree, bytes.
     samples : int
         How many samples were taken.
     """
@@ -103,19 +151,27 @@ class MemorySampler:
         gc.collect()
         self.baseline = main_anon()
         self.main_peak = self.baseline
-        self.tree_peak = 0
+        self.peak: TreeUsage | None = None
+        self.uss_peak = 0
         self.samples = 0
         self._interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="memory-sampler", daemon=True)
 
-    def sample(self) -> None:
-        """Take one sample and update the peaks."""
-        pid = os.getpid()
+    @property
+    def tree_peak(self) -> int:
+        """Highest PSS summed over the tree, bytes."""
+        return self.peak.pss if self.peak else 0
+
+    def sample(self) -> TreeUsage:
+        """Take one sample, update the peaks and return it."""
         self.main_peak = max(self.main_peak, main_anon())
-        tree = process_memory(pid) + sum(process_memory(p) for p in descendants(pid))
-        self.tree_peak = max(self.tree_peak, tree)
+        now = tree_usage()
+        if self.peak is None or now.pss > self.peak.pss:
+            self.peak = now
+        self.uss_peak = max(self.uss_peak, now.uss)
         self.samples += 1
+        return now
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):

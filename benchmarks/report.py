@@ -34,10 +34,15 @@ class Outcome:
     main_delta : float or None
         Median peak anonymous memory of the main process above its post-warm-up baseline, bytes.
     tree_peak : float or None
-        Median peak memory of all processes together, bytes.
-    workers : (float, float) or None
-        The workers' memory at the end of the first and of the last timed epoch (medians over
-        rounds), bytes; None without worker processes.
+        Median peak PSS of all processes together, bytes.
+    uss_peak : float or None
+        Median peak USS of all processes together, bytes.
+    peak_parts : (float, float, float) or None
+        The PSS peak split into the main process, the workers (both without shared memory)
+        and shared memory (medians over rounds), bytes.
+    epoch_pss : (float, float) or None
+        All processes' PSS at the end of the first and of the last timed epoch (medians over
+        rounds), bytes.
     """
 
     name: str
@@ -48,7 +53,9 @@ class Outcome:
     error: str | None = None
     main_delta: float | None = None
     tree_peak: float | None = None
-    workers: tuple[float, float] | None = None
+    uss_peak: float | None = None
+    peak_parts: tuple[float, float, float] | None = None
+    epoch_pss: tuple[float, float] | None = None
 
 
 Rows = list[tuple[Config, Outcome]]
@@ -80,17 +87,24 @@ def _mib(value: float) -> str:
     return f"{value / MIB:.0f} MiB"
 
 
+MEMORY_HEAD = [
+    "main process: peak above baseline (anon)",
+    "all processes: PSS peak (USS)",
+    "PSS peak: main / workers / shared memory",
+    "all PSS: epoch 1 → last",
+]
+
+
 def _memory_cells(workload: Workload, outcome: Outcome) -> list[str]:
-    """Main process's peak above baseline, all processes' peak, workers epoch 1 -> last."""
+    """The cells of ``MEMORY_HEAD``."""
     main = _mib(outcome.main_delta or 0.0)
     if workload.batch_bytes:
         main += f" ({(outcome.main_delta or 0.0) / workload.batch_bytes:.2f} batches)"
-    workers = (
-        "-"
-        if outcome.workers is None
-        else f"{_mib(outcome.workers[0])} → {_mib(outcome.workers[1])}"
-    )
-    return [main, _mib(outcome.tree_peak or 0.0), workers]
+    peak = f"{_mib(outcome.tree_peak or 0.0)} ({_mib(outcome.uss_peak or 0.0)})"
+    parts = " / ".join(_mib(p) for p in outcome.peak_parts) if outcome.peak_parts else "-"
+    first, last = outcome.epoch_pss or (0.0, 0.0)
+    growth = f" ({(last / first - 1) * 100:+.1f}%)" if first else ""
+    return [main, peak, parts, f"{_mib(first)} → {_mib(last)}{growth}"]
 
 
 def workers_label(config: Config) -> str:
@@ -106,10 +120,14 @@ def _contender(outcome: Outcome) -> str:
 
 
 def _reference(rows: Rows, config: Config, peer: str) -> Outcome | None:
-    """The peer's row to compare ``config`` with: same workers, same dataset label if any."""
+    """The peer's row to compare ``config`` with: same workers and the same dataset label if
+    the peer has it, else the peer's fastest row with the same workers (its own fastest way)."""
     same = [(c, o) for c, o in rows if o.name == peer and c.workers == config.workers]
     exact = [o for c, o in same if c.dataset == config.dataset]
-    return exact[0] if exact else (same[0][1] if same else None)
+    if exact:
+        return exact[0]
+    measured = [o for _, o in same if o.rate is not None]
+    return max(measured, key=lambda o: o.rate or 0.0) if measured else None
 
 
 def _ratio(rows: Rows, config: Config, outcome: Outcome, peer: str) -> str:
@@ -131,9 +149,7 @@ def table(result: Table) -> str:
         "workers",
         f"{workload.unit} (median)",
         "time to first batch",
-        "main process: peak above baseline (anon)",
-        "all processes: peak",
-        "workers: epoch 1 → last",
+        *MEMORY_HEAD,
         *(f"gluondata / {p}" for p in peers),
     ]
     intro = f"{result.epochs} timed epochs per run."
@@ -149,7 +165,7 @@ def table(result: Table) -> str:
     ]
     for config, outcome in rows:
         if outcome.error is not None:
-            cells = [f"n/a ({outcome.error})", "-", "-", "-", "-"]
+            cells = [f"n/a ({outcome.error})", "-", *("-" for _ in MEMORY_HEAD)]
         else:
             cells = [
                 _number(outcome.rate or 0.0),
@@ -206,28 +222,35 @@ def _versions(results: list[Rows]) -> str:
 
 MEMORY_NOTES = [
     f"- Memory is sampled by a thread of the runner every {INTERVAL_S * 1e3:g} ms during the "
-    "timed epochs, from Linux's /proc (`benchmarks/memory.py`); MiB = 2^20 bytes. File-backed "
-    "pages (a memory-mapped dataset's page cache, the libraries' code) never count.",
+    "timed epochs (`benchmarks/memory.py`: psutil's `memory_full_info()` and Linux's /proc); "
+    "MiB = 2^20 bytes.",
     "- *main process: peak above baseline (anon)*: the highest `RssAnon` (anonymous resident "
     "memory, no shared and no file-backed pages) of the main process during the timed epochs, "
     "minus its value right after the warm-up epoch (after a `gc.collect()`). Batches that live "
-    "in shared memory (gluondata's ring, PyTorch's and MXNet's shared tensors) are not in it; "
-    "they are in the next column. Where the table gives it in batches, one batch is the size "
-    "of a batch's arrays as float32.",
-    "- *all processes: peak*: the highest sum over the main process and all its descendants "
-    "(the workers) of `Pss_Anon + Pss_Shmem` from `/proc/PID/smaps_rollup`: anonymous and "
-    "shared memory, a page shared by n processes counted 1/n in each, so a shared ring or "
-    "copy-on-write pages inherited by forked workers count once. An absolute figure: it "
-    "includes each interpreter with its imported libraries.",
-    "- *workers: epoch 1 → last*: that same sum over the worker processes only, at the end of "
-    "the first and of the last timed epoch (taken after the clock stopped, before the epoch's "
-    "iterator is released). PyTorch (default `persistent_workers=False`) starts new workers "
-    'every epoch, so its figures are each epoch\'s fresh workers; "-" where there are no '
-    "worker processes (0 workers, threads).",
+    "in shared memory (gluondata's ring, PyTorch's and MXNet's shared tensors) are not in it. "
+    "Where the table gives it in batches, one batch is the size of a batch's arrays as float32.",
+    "- *all processes: PSS peak (USS)*: the highest sum over the main process and all its "
+    "descendants (the worker processes) of PSS — every resident page a process maps, a page "
+    "shared by n processes counted 1/n in each, so a shared ring or copy-on-write pages "
+    "inherited by forked workers count once, and file-backed pages count where they are "
+    "mapped and touched (each interpreter's libraries; W2's memory-mapped file, read by every "
+    "contender) — and in brackets the highest sum of USS (pages only one process maps). The "
+    "memory a run really holds; it includes each interpreter with its imported libraries "
+    "(a process-based loader pays for one per worker).",
+    "- *PSS peak: main / workers / shared memory*: that peak split into the main process's "
+    "and the workers' PSS without shared memory, and all processes' shared memory "
+    "(`Pss_Shmem`: gluondata's ring, PyTorch's shared tensors).",
+    "- *all PSS: epoch 1 → last*: all processes' PSS at the end of the first and of the last "
+    "timed epoch (after the clock stopped, before the epoch's iterator is released), and the "
+    "growth. PyTorch (default `persistent_workers=False`) starts new workers every epoch.",
 ]
 
 
-def render(tables: list[Table], rounds: int) -> str:
+def render(
+    tables: list[Table],
+    rounds: int,
+    load: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
+) -> str:
     """The whole RESULTS.md.
 
     Parameters
@@ -236,7 +259,18 @@ def render(tables: list[Table], rounds: int) -> str:
         Each workload with its rows in run order.
     rounds : int
         How many times every configuration was run.
+    load : pair of load averages, optional
+        ``os.getloadavg()`` when the run started and when it ended.
     """
+    load_note = (
+        ""
+        if load is None
+        else " Load average (1, 5, 15 min) at the start "
+        + ", ".join(f"{v:.1f}" for v in load[0])
+        + " and at the end "
+        + ", ".join(f"{v:.1f}" for v in load[1])
+        + " (other jobs shared the 2 cores)."
+    )
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "?"
     parts = [
@@ -249,7 +283,7 @@ def render(tables: list[Table], rounds: int) -> str:
         "## How measured",
         "",
         f"- Date: {now}. Machine: {os.cpu_count()} CPUs (nproc {affinity}), {_cpu_model()}, "
-        f"{platform.system()} {platform.release()}.",
+        f"{platform.system()} {platform.release()}.{load_note}",
         f"- Every configuration runs in a fresh subprocess of its contender's interpreter; the "
         f"contenders run back to back in one invocation, in the table's order, {rounds} "
         f"round(s), so they share the same machine state.",
@@ -263,7 +297,8 @@ def render(tables: list[Table], rounds: int) -> str:
         "its constructor or in `iter()`); median over rounds.",
         "- Peers get the same per-sample Python code (the user's `__getitem__`, a subclass of "
         "each library's own `Dataset`). Each gluondata row's ratio is to the peer's row with "
-        "the same number of workers (and the same dataset, where the peer has it). Peers keep "
+        "the same number of workers and the same dataset where the peer has it, else to the "
+        "peer's fastest row with that number of workers (its own fastest way). Peers keep "
         "their defaults: PyTorch's default collate (numpy samples become tensors, stacked with "
         "`torch.stack` on its intra-op thread pool, one thread per core), MXNet's default "
         "batchify and engine.",

@@ -61,6 +61,24 @@ CONTENDERS: dict[str, Contender] = {
         HERE / "peers" / "mxnet_runner.py",
         peer=True,
     ),
+    "tf": Contender(
+        "tf.data",
+        HERE / ".venv-tf" / "bin" / "python",
+        HERE / "peers" / "tf_runner.py",
+        peer=True,
+    ),
+    "grain": Contender(
+        "Grain",
+        HERE / ".venv-grain" / "bin" / "python",
+        HERE / "peers" / "grain_runner.py",
+        peer=True,
+    ),
+    "spdl": Contender(
+        "SPDL",
+        HERE / ".venv-spdl" / "bin" / "python",
+        HERE / "peers" / "spdl_runner.py",
+        peer=True,
+    ),
 }
 
 
@@ -121,11 +139,10 @@ def summarize(key: str, workload: Workload, results: list[Result]) -> report.Out
         return report.Outcome(contender.name, contender.peer, versions, error=errors[0])
     rates = [r["samples"] * workload.per_sample / t for r in results for t in r["epoch_s"]]
     ttfb = statistics.median(r["ttfb_s"] for r in results)
-    workers = [
-        (r["workers"][0], r["workers"][-1])
-        for r in results
-        if r["workers"] and None not in (r["workers"][0], r["workers"][-1])
-    ]
+    parts = {
+        k: statistics.median(r["peak_parts"][k] for r in results)
+        for k in ("main", "workers", "shared")
+    }
     return report.Outcome(
         contender.name,
         contender.peer,
@@ -134,9 +151,12 @@ def summarize(key: str, workload: Workload, results: list[Result]) -> report.Out
         ttfb=ttfb,
         main_delta=statistics.median(r["main_delta"] for r in results),
         tree_peak=statistics.median(r["tree_peak"] for r in results),
-        workers=(statistics.median(w[0] for w in workers), statistics.median(w[1] for w in workers))
-        if workers
-        else None,
+        uss_peak=statistics.median(r["tree_uss_peak"] for r in results),
+        peak_parts=(parts["main"], parts["workers"], parts["shared"]),
+        epoch_pss=(
+            statistics.median(r["epoch_pss"][0] for r in results),
+            statistics.median(r["epoch_pss"][-1] for r in results),
+        ),
     )
 
 
@@ -164,7 +184,7 @@ def run_workload(
                 f"{statistics.median(result['epoch_s']):.3f} s/epoch, "
                 f"first batch {result['ttfb_s'] * 1e3:.1f} ms, "
                 f"main +{result['main_delta'] / 2**20:.0f} MiB, "
-                f"all {result['tree_peak'] / 2**20:.0f} MiB"
+                f"all PSS {result['tree_peak'] / 2**20:.0f} MiB"
             )
             print(
                 f"[{workload.key} round {r + 1}/{rounds}] {config.contender} {config.dataset}, "
@@ -201,6 +221,7 @@ def main() -> None:
     parser.add_argument("--skip-peers", action="store_true", help="run gluondata only")
     parser.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
     args = parser.parse_args()
+    load_before = os.getloadavg()
     tables = []
     for key in args.workloads:
         workload = WORKLOADS[key]
@@ -208,7 +229,7 @@ def main() -> None:
         rows = run_workload(workload, epochs, args.rounds, args.timeout, args.skip_peers)
         extra = workload.extra(DATA / workload.key) if workload.extra else ""
         tables.append(report.Table(workload, rows, epochs, extra))
-    args.output.write_text(report.render(tables, args.rounds))
+    args.output.write_text(report.render(tables, args.rounds, (load_before, os.getloadavg())))
     print(f"wrote {args.output}")
 
 

@@ -2,7 +2,11 @@
 # Create the peer virtualenvs used by benchmarks/run.py:
 #   benchmarks/.venv-torch  - PyTorch 2.13 CPU (local wheel, pinned exactly so pip never pulls CUDA)
 #   benchmarks/.venv-mxnet  - MXNet 1.9.1 (needs numpy<1.24 on Python 3.11)
-# Both also get psutil, which the runners use to sample memory, and Pillow (the same version as
+#   benchmarks/.venv-tf     - tensorflow-cpu 2.21.0 (tf.data) with keras
+#   benchmarks/.venv-grain  - Grain 0.2.18
+#   benchmarks/.venv-spdl   - SPDL 0.8.0 (its FFmpeg image path needs the system's FFmpeg libraries,
+#                             installed below from Debian's packages)
+# Each also gets psutil, which the runners use to sample memory, and Pillow (the same version as
 # gluondata's environment, so every contender decodes JPEGs with the same libjpeg-turbo), which
 # the per-sample image code of W3/W4 uses (MXNet's venv has OpenCV, but the shared code is PIL).
 # Idempotent: a venv that exists and imports its packages is left alone; one that lacks a package
@@ -54,3 +58,23 @@ ensure_system_lib libgomp.so.1 libgomp1
 
 make_venv "$HERE/.venv-mxnet" "import psutil, PIL, mxnet; print('mxnet', mxnet.__version__)" \
     mxnet==1.9.1 'numpy<1.24' 'opencv-python-headless<4.9' psutil "$PILLOW"
+
+make_venv "$HERE/.venv-tf" "import psutil, PIL, tensorflow as tf, keras; print('tensorflow', tf.__version__)" \
+    tensorflow-cpu==2.21.0 keras psutil "$PILLOW"
+
+make_venv "$HERE/.venv-grain" "import psutil, PIL, grain; print('grain ok')" \
+    grain==0.2.18 psutil "$PILLOW"
+
+# SPDL's spdl.io decodes images with FFmpeg (libavcodec, libavfilter, ...) loaded at run time from
+# the system; Debian 12 ships FFmpeg 5.1 as libav*-dev-free runtime packages.
+ensure_ffmpeg() {
+    if ! ldconfig -p | grep libavfilter.so >/dev/null; then
+        echo "installing FFmpeg's runtime libraries (needed by SPDL's image decoding)"
+        apt-get update -qq && apt-get install -y -qq libavcodec59 libavformat59 libavfilter8 \
+            libavutil57 libswresample4 libswscale6 libavdevice59
+    fi
+}
+ensure_ffmpeg
+
+make_venv "$HERE/.venv-spdl" "import psutil, PIL, spdl.dataloader; print('spdl ok')" \
+    spdl==0.8.0 numpy psutil "$PILLOW"

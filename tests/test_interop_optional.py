@@ -1,7 +1,7 @@
 """gluondata.interop with the optional frameworks: JAX, tf.data, Keras on its other backends.
 
 Each test runs when its framework is installed and skips with the reason otherwise
-(benchmarks use a virtualenv with tensorflow-cpu, keras and jax where they all run).
+(``bash benchmarks/setup_interop_venv.sh`` makes a virtualenv where they all run).
 """
 
 from __future__ import annotations

@@ -350,14 +350,16 @@ def test_a_large_jpeg_is_decoded_at_a_reduced_scale_with_close_pixels(tmp_path, 
     smooth = np.stack([xx, yy, (xx + yy) // 2], axis=-1).astype(np.uint8)
     with recordio.MXRecordIO(str(rec), "w") as writer:
         writer.write(recordio.pack_img((0, 0.0, 0, 0), smooth, quality=95))
-    scales, draft = [], _io_record_aug.draft
+    scales, turbo_rgb = [], _io_record_aug.turbo_rgb
 
     def spy(*args):
-        scales.append(draft(*args))
-        return scales[-1]
+        decoded = turbo_rgb(*args)
+        scales.append(256 // decoded.shape[1])
+        return decoded
 
-    monkeypatch.setattr(_io_record_aug, "draft", spy, raising=True)
+    monkeypatch.setattr(_io_record_aug, "turbo_rgb", spy, raising=True)
     # shorter edge 192 -> 24: the whole image becomes 32x24, from a JPEG decoded at 1/8 scale
+    # by libjpeg-turbo (the vision datasets' fast path)
     fast = make(rec, data_shape=(3, 24, 32), batch_size=1, resize=24, dtype="uint8").next()
     assert scales == [8]
     with recordio.MXRecordIO(str(rec), "r") as reader:

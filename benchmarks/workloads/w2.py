@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 import numpy as np
-from harness import Config, Workload
+from harness import Config, Workload, new_peers
 
 SAMPLES = 256
 SHAPE = (3, 512, 512)
@@ -75,9 +75,11 @@ WORKLOAD = Workload(
         Config("numpy", "numpy loop over `np.array(arr[i])`", 0),
         Config("torch", _USER, 0),
         Config("mxnet", _USER, 0),
+        *new_peers(0, native=False),
         Config("gluondata", _USER, 0, args=("--dataset", "user")),
         Config("torch", _USER, 2, "processes"),
         Config("mxnet", _USER, 2, "processes"),
+        *new_peers(2, native=False),
         Config("gluondata", _USER, 2, "processes", ("--dataset", "user")),
         Config("gluondata", _USER, 2, "threads", ("--dataset", "user", "--thread-pool")),
     ),

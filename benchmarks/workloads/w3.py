@@ -18,7 +18,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-from harness import Config, Target, Workload
+from harness import Config, Target, Workload, new_peers
 from PIL import Image, ImageDraw
 
 IMAGES = 1000
@@ -173,6 +173,21 @@ _TORCH = Config("torch", USER, 2, "processes")
 _GLUONDATA_USER = Config("gluondata", USER, 2, "processes", ("--dataset", "user"))
 _GLUONDATA_NATIVE = Config("gluondata", NATIVE, 2, "processes", ("--dataset", "native"))
 _GLUONDATA_OPENCV = _GLUONDATA_NATIVE.with_opencv()
+TF_IN_GRAPH = Config(
+    "tf",
+    "tf.data in-graph: `read_file`, `decode_and_crop_jpeg` (`sample_distorted_bounding_box`), "
+    "`resize`, `random_flip_left_right`, normalize, CHW",
+    2,
+    "threads (AUTOTUNE)",
+    ("--dataset", "native"),
+)
+SPDL_FFMPEG = Config(
+    "spdl",
+    "SPDL FFmpeg: `spdl.io.demux_image` + `decode_packets` with a crop/scale/hflip filter graph",
+    2,
+    "threads",
+    ("--dataset", "native"),
+)
 
 WORKLOAD = Workload(
     key="w3",
@@ -186,6 +201,9 @@ WORKLOAD = Workload(
         _TORCH,
         Config("mxnet", USER, 2, "processes"),
         Config("mxnet", NATIVE, 2, "processes", ("--dataset", "native")),
+        *new_peers(2),
+        TF_IN_GRAPH,
+        SPDL_FFMPEG,
         _GLUONDATA_USER,
         Config("gluondata", USER, 2, "threads", ("--dataset", "user", "--thread-pool")),
         _GLUONDATA_NATIVE,
@@ -199,7 +217,13 @@ WORKLOAD = Workload(
     "library's own `ImageFolderDataset(root).transform_first(Compose([RandomResizedCrop(224), "
     "RandomFlipLeftRight(), ToTensor(), Normalize(mean, std)]))`.",
     targets=(
-        Target("gluondata native ≥ 2x PyTorch (issue 5)", _GLUONDATA_NATIVE, _TORCH, 2.0),
+        Target(
+            "gluondata native ≥ 1.5x tf.data in-graph (issue 18)",
+            _GLUONDATA_NATIVE,
+            TF_IN_GRAPH,
+            1.5,
+        ),
+        Target("gluondata native ≥ 2x PyTorch (issues 5, 18)", _GLUONDATA_NATIVE, _TORCH, 2.0),
         Target(
             "gluondata native with the OpenCV backend ≥ 2x PyTorch (issue 5)",
             _GLUONDATA_OPENCV,

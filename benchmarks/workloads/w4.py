@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import rawread
-from harness import Config, Target, Workload
+from harness import Config, Target, Workload, new_peers
 from PIL import Image
 
 from . import w3
@@ -145,6 +145,7 @@ WORKLOAD = Workload(
         Config("mxnet", USER, 2, "processes"),
         _MXNET_ITER,
         Config("mxnet", NATIVE, 2, "processes", ("--dataset", "native")),
+        *new_peers(2),
         _GLUONDATA_USER,
         Config("gluondata", USER, 2, "threads", ("--dataset", "user", "--thread-pool")),
         _GLUONDATA_NATIVE,
@@ -166,7 +167,7 @@ WORKLOAD = Workload(
     "[RandomResizedCrop(224), RandomFlipLeftRight(), ToTensor(), Normalize(mean, std)]))`.",
     targets=(
         Target(
-            "gluondata native ≥ 2x MXNet's C++ `ImageRecordIter` (issue 4)",
+            "gluondata native ≥ 2x MXNet's C++ `ImageRecordIter` (issues 4, 18)",
             _GLUONDATA_NATIVE,
             _MXNET_ITER,
             2.0,
@@ -174,6 +175,12 @@ WORKLOAD = Workload(
         Target(
             "gluondata native with the OpenCV backend ≥ 2x MXNet's C++ `ImageRecordIter` (issue 4)",
             _GLUONDATA_OPENCV,
+            _MXNET_ITER,
+            2.0,
+        ),
+        Target(
+            "gluondata `io.ImageRecordIter` ≥ 2x MXNet's (issue 18)",
+            _GLUONDATA_ITER,
             _MXNET_ITER,
             2.0,
         ),

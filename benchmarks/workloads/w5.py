@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from harness import Config, Workload
+from harness import Config, Workload, new_peers
 
 PAIRS = 400
 IMAGE_SHAPE = (3, 256, 256)
@@ -80,10 +80,12 @@ WORKLOAD = Workload(
         Config("numpy", "numpy loop over the user `__getitem__`", 0),
         Config("torch", _USER, 0),
         Config("mxnet", _USER, 0),
+        *new_peers(0, native=False),
         Config("gluondata", _USER, 0, args=("--dataset", "user")),
         Config("gluondata", _NATIVE, 0, args=("--dataset", "native")),
         Config("torch", _USER, 2, "processes"),
         Config("mxnet", _USER, 2, "processes"),
+        *new_peers(2, native=False),
         Config("gluondata", _USER, 2, "processes", ("--dataset", "user")),
         Config("gluondata", _USER, 2, "threads", ("--dataset", "user", "--thread-pool")),
         Config("gluondata", _NATIVE, 2, "processes", ("--dataset", "native")),

@@ -29,6 +29,7 @@ import struct
 import tempfile
 import threading
 import warnings
+import weakref
 from typing import Any
 
 __all__ = ["CacheStore"]
@@ -88,6 +89,7 @@ class CacheStore:
         self._map = mmap.mmap(self.fd, self.data_start, prot=mmap.PROT_READ)
         self._lock = threading.Lock()
         self._full_warned = False
+        _open_stores.add(self)
 
     def _write_header(self) -> None:
         header = _HEADER.pack(_MAGIC, self.length, self.fingerprint, 0)
@@ -185,6 +187,19 @@ class CacheStore:
         if fd >= 0:
             self.fd = -1
             os.close(fd)
+
+
+_open_stores: weakref.WeakSet[CacheStore] = weakref.WeakSet()
+
+
+def _new_locks_in_child() -> None:
+    """A forked child gets fresh thread locks (a parent's thread may have held one at the fork)."""
+    for store in list(_open_stores):
+        store._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_locks_in_child)
 
 
 def _anonymous_descriptor() -> int:

@@ -48,6 +48,7 @@ from ._ops import (
     resize_short,
     scale_down,
 )
+from ._rotate import imrotate, random_rotate
 
 __all__ = [
     "Augmenter",
@@ -79,7 +80,9 @@ __all__ = [
     "imdecode",
     "imread",
     "imresize",
+    "imrotate",
     "random_crop",
+    "random_rotate",
     "random_size_crop",
     "resize_short",
     "scale_down",

@@ -18,6 +18,8 @@ from ._base import DataBatch, DataDesc, DataIter
 from ._csv import CSVIter
 from ._image_iter import ImageIter
 from ._image_record import ImageRecordInt8Iter, ImageRecordIter, ImageRecordUInt8Iter
+from ._libsvm import LibSVMIter
+from ._mnist import MNISTIter
 from ._ndarray import NDArrayIter
 from ._wrappers import DataLoaderIter, PrefetchingIter, ResizeIter
 
@@ -31,6 +33,8 @@ __all__ = [
     "ImageRecordInt8Iter",
     "ImageRecordIter",
     "ImageRecordUInt8Iter",
+    "LibSVMIter",
+    "MNISTIter",
     "NDArrayIter",
     "PrefetchingIter",
     "ResizeIter",

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ._base import DataBatch, DataDesc, DataIter
+from ._sparse import is_sparse
 from ._state import check_iter_state, iter_state, unseeded_shuffle
 
 __all__ = ["LAST_BATCH_HANDLES", "NDArrayIter", "named_arrays"]
@@ -22,7 +23,7 @@ def named_arrays(data: Any, allow_empty: bool, default_name: str) -> list[tuple[
     sources, named ``default_name`` if it has one element and
     ``_0_<default_name>``, ``_1_<default_name>``, ... otherwise; a dict keeps
     its names. numpy arrays (memory maps included) are kept as they are,
-    anything else goes through ``numpy.asarray``.
+    scipy sparse matrices become CSR, anything else goes through ``numpy.asarray``.
     """
     if data is None:
         if not allow_empty:
@@ -39,6 +40,9 @@ def named_arrays(data: Any, allow_empty: bool, default_name: str) -> list[tuple[
             data = {f"_{i}_{default_name}": d for i, d in enumerate(data)}
     named = []
     for name, value in data.items():
+        if is_sparse(value):
+            named.append((str(name), value.tocsr()))
+            continue
         array = value if isinstance(value, np.ndarray) else np.asarray(value)
         if array.dtype == object:
             raise TypeError(
@@ -58,6 +62,8 @@ class NDArrayIter(DataIter):
         The input data. A list is a list of sources (``[a, b]`` gives two
         data arrays, named ``_0_data`` and ``_1_data``); arrays are sorted by
         name. numpy arrays keep their dtype (memory maps are read batch by batch).
+        A ``scipy.sparse`` matrix (CSR) gives CSR batches; it needs
+        ``last_batch_handle='discard'``, as in MXNet.
     label : array, list of arrays or dict of name to array, optional
         The labels (none: ``provide_label`` and each batch's ``label`` are empty).
     batch_size : int, default 1
@@ -114,6 +120,13 @@ class NDArrayIter(DataIter):
         self.data = named_arrays(data, allow_empty=False, default_name=data_name)
         self.label = named_arrays(label, allow_empty=True, default_name=label_name)
         self.num_data = self._check_lengths()
+        if last_batch_handle != "discard" and any(
+            is_sparse(array) for _, array in self.data + self.label
+        ):
+            raise NotImplementedError(
+                "NDArrayIter only supports sparse (CSR) data or labels with "
+                f"last_batch_handle='discard', got {last_batch_handle!r}"
+            )
         if last_batch_handle == "roll_over" and self.batch_size > self.num_data:
             raise ValueError(
                 f"last_batch_handle='roll_over' needs batch_size ({self.batch_size}) <= the "
@@ -132,6 +145,8 @@ class NDArrayIter(DataIter):
     def _check_lengths(self) -> int:
         lengths = {}
         for name, array in self.data + self.label:
+            if is_sparse(array) and self._axis != 0:
+                raise ValueError(f"{name} is sparse: its batch axis must be 0, not {self._axis}")
             if array.ndim <= self._axis:
                 raise ValueError(
                     f"{name} has shape {array.shape}: no batch axis {self._axis} "
@@ -267,7 +282,10 @@ class NDArrayIter(DataIter):
         return self._order[cursor : min(cursor + size, n)]
 
     def _gather(self, arrays: list[tuple[str, np.ndarray]], positions: np.ndarray) -> list[Any]:
-        return [np.take(array, positions, axis=self._axis) for _, array in arrays]
+        return [
+            array[positions] if is_sparse(array) else np.take(array, positions, axis=self._axis)
+            for _, array in arrays
+        ]
 
     def getdata(self) -> list[np.ndarray]:
         """Return the data arrays of the current batch."""

@@ -11,7 +11,8 @@ mirrored, written as CHW.
 
 When there is no affine transform or border, the resize and the crop are one
 resampling of a box of the source image, and a JPEG is decoded at a reduced
-scale when that box is at least twice the output (see :mod:`gluondata.image._fused`).
+scale when that box is at least twice the output (see :mod:`gluondata.image._fused`);
+an RGB JPEG is decoded by libjpeg-turbo (simplejpeg), the vision datasets' fast path.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from PIL import Image
 from ..image import _geometry as geo
 from ..image._augmenters import EIGVAL, EIGVEC
 from ..image._backend import use_opencv
-from ..image._decode import Encoded, draft, load, open_image, pixels, to_array
+from ..image._decode import Encoded, draft, load, open_image, pixels, to_array, turbo_rgb
 from ..image._fused import reduction
 from ..image._ops import copyMakeBorder
 from ..image._resize import crop_resize
@@ -181,8 +182,15 @@ class RecordImagePipeline:
         opencv = _opencv_box(box)
         if enc.img.format != "JPEG" or enc.orientation != 1 or (factor == 1 and opencv):
             return self._resample(to_array(enc, self.flag, True), box, out)
-        scale = draft(enc, self.flag == 0, factor)
-        img = load(enc)
+        decoded = turbo_rgb(enc, factor) if self.flag != 0 and not use_opencv() else None
+        if decoded is not None and exact:  # libjpeg-turbo's pixels, cropped without a copy
+            return decoded[int(y0) : int(y0) + out[1], int(x0) : int(x0) + out[0]]
+        if decoded is not None:
+            scale = round(enc.size[0] / decoded.shape[1])
+            img = Image.fromarray(decoded)
+        else:
+            scale = draft(enc, self.flag == 0, factor)
+            img = load(enc)
         if img.mode not in ("RGB", "L"):
             img = img.convert("RGB")
         if self.flag == 0 and img.mode != "L":

@@ -9,9 +9,7 @@ already present are used as they are. The whole dataset is two numpy arrays
 
 from __future__ import annotations
 
-import gzip
 import os
-import struct
 import tarfile
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -20,6 +18,7 @@ import numpy as np
 
 from .._loader.columns import SampleColumns
 from ..dataset import Dataset
+from ..image._idx import IDX_IMAGES, IDX_LABELS, read_idx
 from ._download import data_dir, download, repo_file_url
 from ._encoded import per_sample
 
@@ -107,8 +106,8 @@ class MNIST(_DownloadedDataset):
             if self._train
             else (self._test_data, self._test_label)
         )
-        labels = _read_idx(self._fetch(label), 2049)
-        images = _read_idx(self._fetch(data), 2051)
+        labels = read_idx(self._fetch(label), IDX_LABELS)
+        images = read_idx(self._fetch(data), IDX_IMAGES)
         if len(images) != len(labels):
             raise ValueError(
                 f"{data[0]} has {len(images)} images but {label[0]} has {len(labels)} labels"
@@ -247,29 +246,3 @@ class CIFAR100(CIFAR10):
 
     def _label_column(self) -> int:
         return int(self._fine_label)
-
-
-def _read_idx(path: str, magic: int) -> np.ndarray:
-    """Read an idx-ubyte file (gzip or plain): labels (magic 2049) or images (2051)."""
-    opener = gzip.open if path.endswith(".gz") else open
-    try:
-        with opener(path, "rb") as f:
-            content = f.read()
-    except (OSError, EOFError) as exc:
-        raise ValueError(f"cannot read {path}: {exc}") from exc
-    dims = 1 if magic == 2049 else 3
-    header = 4 + 4 * dims
-    if len(content) < header:
-        raise ValueError(f"{path} is too short ({len(content)} bytes) for an idx header")
-    found, *shape = struct.unpack(f">{1 + dims}I", content[:header])
-    if found != magic:
-        raise ValueError(
-            f"{path} is not an idx file of the expected kind: magic {found}, expected {magic}"
-        )
-    expected = int(np.prod(shape))
-    if len(content) - header != expected:
-        raise ValueError(
-            f"{path}: the header promises {expected} bytes of shape {tuple(shape)}, "
-            f"the file holds {len(content) - header}"
-        )
-    return np.frombuffer(content, dtype=np.uint8, offset=header).reshape(shape)

@@ -263,6 +263,10 @@ class ProcessExecutor:
                 task.worker >= 0 and task.result is None for task in self._tasks.values()
             ):
                 return
+            if self._workers and all(  # a slot only for a task about to run (ring.py)
+                len(w.tasks) >= self._ring.queue_depth() for w in self._workers.values()
+            ):
+                return
             task_id = self._held.popleft()
             task = self._tasks[task_id]
             if task.cancelled:
@@ -282,6 +286,7 @@ class ProcessExecutor:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     raise BatchTimeout
+                self._dispatch_held()  # e.g. after a cancelled task or a lost worker
                 self._receive(remaining)
 
     def wait_for(self, task_id: int, timeout: float | None) -> TaskResult:
@@ -296,6 +301,7 @@ class ProcessExecutor:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     raise BatchTimeout
+                self._dispatch_held()  # e.g. after a cancelled task or a lost worker
                 self._receive(remaining)
 
     def _receive(self, timeout: float | None) -> None:

@@ -4,7 +4,9 @@ Slots are made once and reused: a slot returns to the ring when every array
 viewing it is garbage (a finalizer on the array that owns the view). The
 ring grows while the consumer keeps batches, up to a byte budget; past it
 :meth:`SlotRing.acquire` says no slot, and the batch travels pickled — slower,
-never a deadlock.
+never a deadlock. A slot is the size of what it holds: workers map slots with
+every page in place, so room beyond the batch would be memory held for nothing.
+Only once a batch outgrew the largest one before do new slots get headroom.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from .shm import SharedBlock
 __all__ = ["SlotRing"]
 
 _GROWTH = 1.25
+_SLACK = mmap.PAGESIZE  # room for the arena's alignment padding in a slot without headroom
+# from this batch size on, a worker gets its next task only when it is free to run it
+LARGE_BATCH_BYTES = 8 * 2**20
 
 
 class SlotRing:
@@ -35,6 +40,7 @@ class SlotRing:
     def __init__(self, budget: int) -> None:
         self.budget = int(budget)
         self.batch_bytes = 0
+        self.grew = False  # a batch was once larger than every batch before it
         self.blocks: dict[int, SharedBlock] = {}
         self._free: collections.deque[int] = collections.deque()
         self._dropped: list[int] = []
@@ -50,14 +56,31 @@ class SlotRing:
     def note_needed(self, nbytes: int, batches: int) -> None:
         """Record that a task of ``batches`` batches needed ``nbytes`` of slot."""
         if batches:
-            self.batch_bytes = max(self.batch_bytes, -(-nbytes // batches))
+            per_batch = -(-nbytes // batches)
+            if per_batch > self.batch_bytes:
+                # more than alignment padding (a first size measured off the heap, later ones
+                # in a slot, differ by that): the batches vary
+                self.grew = self.grew or 0 < self.batch_bytes < per_batch - _SLACK
+                self.batch_bytes = per_batch
+
+    def queue_depth(self) -> int:
+        """How many tasks a worker may hold at once (each task holds its slot).
+
+        Two (one running, one queued, so a worker never waits for the main
+        process between tasks), or one for large batches: a queued task's
+        slot would hold a batch's memory before its batch is started, and a
+        large batch takes long beside the round trip to hand out the next.
+        """
+        return 1 if self.batch_bytes >= LARGE_BATCH_BYTES else 2
 
     def acquire(self, batches: int) -> int | None:
         """Return a free slot big enough for ``batches`` batches (made if the budget allows).
 
-        A new slot gets 25 % headroom over the largest batch seen, so batches
-        of varying size keep fitting. Returns None when the size of a batch is
-        not known yet, or when the budget is spent on slots that are in use.
+        A new slot is as large as the largest batch seen, plus a page for
+        alignment padding, rounded up to pages;
+        once batches have grown, it gets 25 % headroom, so batches of varying
+        size keep fitting. Returns None when the size of a batch is not known
+        yet, or when the budget is spent on slots that are in use.
         """
         if self.batch_bytes == 0 or self._closed:
             return None
@@ -67,7 +90,8 @@ class SlotRing:
                 if self.blocks[slot_id].size >= needed:
                     self._free.remove(slot_id)
                     return slot_id
-            size = -(-int(needed * _GROWTH) // mmap.PAGESIZE) * mmap.PAGESIZE
+            wanted = int(needed * _GROWTH) if self.grew else needed + _SLACK
+            size = -(-wanted // mmap.PAGESIZE) * mmap.PAGESIZE
             # free slots are all too small: they will not fit later batches either
             while self._free:
                 self._drop(self._free.popleft())

@@ -20,6 +20,7 @@ from ._color import (
     RandomSaturation,
 )
 from ._compose import Compose, RandomApply
+from ._rotate import RandomRotation, Rotate
 from ._spatial import (
     CenterCrop,
     CropResize,
@@ -48,8 +49,10 @@ __all__ = [
     "RandomHue",
     "RandomLighting",
     "RandomResizedCrop",
+    "RandomRotation",
     "RandomSaturation",
     "Resize",
+    "Rotate",
     "ToTensor",
     "Transform",
     "joint",

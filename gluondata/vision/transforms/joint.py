@@ -1,9 +1,9 @@
-"""Joint transforms for segmentation: one random crop / flip / resize for an image and its mask.
+"""Joint transforms for segmentation: one random crop / flip / resize / rotation for image and mask.
 
 Each is called as ``t(img, mask)`` and returns ``(img, mask)``, so it can be
 the ``transform`` of :class:`~gluondata.vision.SegmentationDataset`. The mask
-(``(H, W)`` or ``(H, W, K)``) is always resized nearest-neighbour, so class
-ids stay class ids. The image may be ``(H, W)``, ``(H, W, C)`` or
+(``(H, W)`` or ``(H, W, K)``) is always resized and rotated nearest-neighbour,
+so class ids stay class ids. The image may be ``(H, W)``, ``(H, W, C)`` or
 ``(C, H, W)``: its layout is read from the mask's ``(H, W)`` (HWC wins a tie),
 and it keeps that layout.
 """
@@ -17,8 +17,9 @@ import numpy as np
 
 from ...image._geometry import Plan
 from ...image._resize import crop_resize
+from ...image._rotate import rotate_planes
 from ...random import generator
-from . import _spatial
+from . import _rotate, _spatial
 
 __all__ = [
     "ApplyToImage",
@@ -28,7 +29,9 @@ __all__ = [
     "RandomFlipLeftRight",
     "RandomFlipTopBottom",
     "RandomResizedCrop",
+    "RandomRotation",
     "Resize",
+    "Rotate",
 ]
 
 Pair = tuple[np.ndarray, np.ndarray]
@@ -142,6 +145,79 @@ class RandomFlipTopBottom(JointTransform):
         if generator().random() < self.p:
             return np.flip(img, axis=1 if chw else 0), np.flip(mask, axis=0)
         return img, mask
+
+
+def rotate_pair(
+    img: np.ndarray,
+    mask: np.ndarray,
+    degrees: float,
+    zoom_in: bool = False,
+    zoom_out: bool = False,
+    mask_fill: int = 0,
+) -> Pair:
+    """Rotate the image (bilinear, 0 outside, dtype kept) and the mask (nearest, ``mask_fill``)."""
+    chw = channels_first(img, mask)
+    planes = img if chw else (img[None] if img.ndim == 2 else np.moveaxis(img, -1, 0))
+    turned = rotate_planes(planes, degrees, zoom_in, zoom_out)
+    if np.issubdtype(img.dtype, np.integer):
+        info = np.iinfo(img.dtype)
+        turned = np.clip(np.rint(turned), info.min, info.max)
+    turned = turned.astype(img.dtype, copy=False)
+    if not chw:
+        turned = turned[0] if img.ndim == 2 else np.moveaxis(turned, 0, -1)
+    mask_planes = mask[None] if mask.ndim == 2 else np.moveaxis(mask, -1, 0)
+    mask_out = rotate_planes(mask_planes, degrees, zoom_in, zoom_out, nearest=True, fill=mask_fill)
+    mask_out = mask_out[0] if mask.ndim == 2 else np.moveaxis(mask_out, 0, -1)
+    return turned, mask_out
+
+
+class Rotate(JointTransform):
+    """Rotate both by ``rotation_degrees`` (see :class:`~gluondata.vision.transforms.Rotate`).
+
+    Any image dtype and layout (HW, HWC, CHW): bilinear with 0 outside, the
+    dtype kept (integers rounded). The mask is rotated nearest-neighbour and
+    gets ``mask_fill`` (e.g. an ignore label) where the rotation uncovers it.
+    """
+
+    def __init__(
+        self,
+        rotation_degrees: float,
+        zoom_in: bool = False,
+        zoom_out: bool = False,
+        mask_fill: int = 0,
+    ) -> None:
+        self._planner = _rotate.Rotate(rotation_degrees, zoom_in, zoom_out)
+        self.mask_fill = mask_fill
+
+    def __call__(self, img: np.ndarray, mask: np.ndarray) -> Pair:
+        p = self._planner
+        return rotate_pair(img, mask, p.rotation_degrees, p.zoom_in, p.zoom_out, self.mask_fill)
+
+
+class RandomRotation(JointTransform):
+    """Rotate both by one random angle (see :class:`~gluondata.vision.transforms.RandomRotation`).
+
+    Image and mask as in :class:`Rotate`; the angle and the coin come from the
+    sample's generator, so a seeded DataLoader repeats them.
+    """
+
+    def __init__(
+        self,
+        angle_limits: Sequence[float],
+        zoom_in: bool = False,
+        zoom_out: bool = False,
+        rotate_with_proba: float = 1.0,
+        mask_fill: int = 0,
+    ) -> None:
+        self._planner = _rotate.RandomRotation(angle_limits, zoom_in, zoom_out, rotate_with_proba)
+        self.mask_fill = mask_fill
+
+    def __call__(self, img: np.ndarray, mask: np.ndarray) -> Pair:
+        p, rng = self._planner, generator()
+        if rng.random() > p.rotate_with_proba:
+            return img, mask
+        angle = float(rng.uniform(*p.angle_limits))
+        return rotate_pair(img, mask, angle, p.zoom_in, p.zoom_out, self.mask_fill)
 
 
 class ApplyToImage(JointTransform):

@@ -1,0 +1,53 @@
+"""The shared-memory ring holds what is in flight: slots the size of a batch, no more."""
+
+import mmap
+
+from gluondata._loader.pool.ring import LARGE_BATCH_BYTES, SlotRing
+
+
+def test_a_slot_is_the_size_of_a_batch_until_batches_grow():
+    ring = SlotRing(budget=2**30)
+    ring.note_needed(3 * mmap.PAGESIZE, 1)
+    first = ring.acquire(1)
+    assert ring.blocks[first].size == 4 * mmap.PAGESIZE  # a page for padding, no headroom
+    ring.note_needed(mmap.PAGESIZE, 1)  # a smaller batch (an epoch's last) fits as it is
+    assert not ring.grew
+    ring.note_needed(3 * mmap.PAGESIZE + 64, 1)  # alignment padding: no growth
+    assert not ring.grew
+    ring.note_needed(8 * mmap.PAGESIZE, 1)  # a larger one: later slots get headroom
+    assert ring.grew
+    second = ring.acquire(1)
+    assert ring.blocks[second].size == 10 * mmap.PAGESIZE  # 8 pages + 25 %
+    ring.close()
+
+
+def test_workers_queue_a_second_task_only_for_small_batches():
+    ring = SlotRing(budget=2**30)
+    ring.note_needed(LARGE_BATCH_BYTES - 1, 1)
+    assert ring.queue_depth() == 2
+    ring.note_needed(LARGE_BATCH_BYTES, 1)
+    assert ring.queue_depth() == 1
+    ring.close()
+
+
+def test_large_batches_keep_the_ring_to_the_batches_in_flight():
+    import numpy as np
+
+    from gluondata import ArrayDataset, DataLoader
+
+    data = np.arange(16 * 2**20, dtype=np.float32).reshape(16, 2**20)  # 4 MiB a sample
+    loader = DataLoader(ArrayDataset(data), batch_size=3, num_workers=2, prefetch=4)
+    for _ in range(2):
+        got = np.empty_like(data)
+        for i, batch in enumerate(loader):  # each batch let go before the next arrives
+            got[3 * i : 3 * i + len(batch)] = batch
+        np.testing.assert_array_equal(got, data)  # every sample once, in order
+    ring = loader._executor._ring
+    # at most the prefetched batches, the one submitted as the next is taken, the one the
+    # loop holds
+    assert len(ring.blocks) <= 4 + 2
+    sizes = [block.size for block in ring.blocks.values()]
+    assert not ring.grew, (sizes, ring.batch_bytes)
+    # a task may carry several batches: a slot is whole batches, a page of slack, page-rounded
+    whole = [round(size / ring.batch_bytes) * ring.batch_bytes for size in sizes]
+    assert all(s <= w + 2 * mmap.PAGESIZE for s, w in zip(sizes, whole, strict=True)), sizes
