@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from pathlib import Path
 
 import numpy as np
@@ -188,3 +190,40 @@ def test_written_rows_read_back_exactly(tmp_path_factory, dense, qid, weight) ->
     batch = it.next()
     np.testing.assert_array_equal(batch.data[0].toarray(), dense)
     np.testing.assert_array_equal(batch.label[0], np.arange(len(dense)))
+
+
+@pytest.mark.parametrize("round_batch", [True, False])
+def test_state_dict_resumes_with_the_same_batches(tmp_path: Path, round_batch: bool) -> None:
+    lines = [f"{i % 3} {i % 7}:{i + 1} {(i * 3) % 7}:0.5" for i in range(11)]
+    (tmp_path / "d.t").write_text("\n".join(lines) + "\n")
+    make = functools.partial(
+        io.LibSVMIter, str(tmp_path / "d.t"), (7,), batch_size=4, round_batch=round_batch
+    )
+
+    def batches(it, epochs):
+        out = []
+        for _ in range(epochs):
+            out += [(b.data[0].toarray().tolist(), b.label[0].tolist(), b.pad) for b in it]
+            it.reset()
+        return out
+
+    expected = batches(make(), 3)
+    for stop in range(len(expected)):
+        it, got = make(), []
+        while len(got) < stop:
+            for b in it:
+                got.append((b.data[0].toarray().tolist(), b.label[0].tolist(), b.pad))
+                if len(got) == stop:
+                    break
+            else:
+                it.reset()
+        state = json.loads(json.dumps(it.state_dict()))
+        resumed = make()
+        resumed.load_state_dict(state)
+        rest = []
+        while len(got) + len(rest) < len(expected):
+            rest += [(b.data[0].toarray().tolist(), b.label[0].tolist(), b.pad) for b in resumed]
+            resumed.reset()
+        assert got + rest[: len(expected) - len(got)] == expected, stop
+    with pytest.raises(ValueError, match="batch_size"):
+        io.LibSVMIter(str(tmp_path / "d.t"), (7,), batch_size=3).load_state_dict(state)

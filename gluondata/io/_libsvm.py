@@ -12,6 +12,7 @@ from ._base import BatchIter, DataBatch, DataDesc
 from ._libsvm_parse import Rows, file_list, part_lines, read_rows, split_uri
 from ._schedule import Schedule
 from ._sparse import scipy_sparse
+from ._state import check_iter_state, iter_state
 
 __all__ = ["LibSVMIter"]
 
@@ -152,7 +153,45 @@ class LibSVMIter(BatchIter):
 
     def _begin(self) -> None:
         self._plan = list(reversed(self._schedule.plan()))
+        self._planned = len(self._plan)
         self._started = False
+
+    def _fingerprint(self) -> dict[str, Any]:
+        return {
+            "num_rows": len(self._data),
+            "batch_size": self.batch_size,
+            "round_batch": bool(self.round_batch),
+            "data_shape": list(self.data_shape),
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the position after the last batch returned, as a small JSON-serializable dict.
+
+        :meth:`load_state_dict` on an iterator over the same files continues
+        with the same batches (a ``round_batch`` carry included).
+        """
+        position = {
+            "schedule": self._schedule.state(),
+            "in_epoch": self._started,
+            "batches": self._planned - len(self._plan),
+        }
+        return iter_state("LibSVMIter", self._fingerprint(), position)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from ``state`` (from :meth:`state_dict`).
+
+        Raises
+        ------
+        ValueError
+            The state is of other files, batch size, ... or a newer version.
+        """
+        required = ("schedule", "in_epoch", "batches")
+        check_iter_state("LibSVMIter", state, self._fingerprint(), required)
+        self._schedule.load_state(state["schedule"])
+        self._begin()
+        if state["in_epoch"]:
+            del self._plan[len(self._plan) - int(state["batches"]) :]
+            self._started = True
 
     def reset(self) -> None:
         """Start the next epoch (after the rows a ``round_batch`` batch borrowed)."""
