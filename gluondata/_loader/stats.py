@@ -10,6 +10,7 @@ waiting for data (``input-bound``), the loader is waiting for the loop
 from __future__ import annotations
 
 import os
+from array import array
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from time import perf_counter_ns
@@ -80,7 +81,10 @@ class EpochRecorder:
         self.started_ns: int | None = None
         self.ended_ns: int | None = None
         self.waited_ns = 0
-        self.arrivals: list[tuple[int, int]] = []  # (perf_counter_ns, samples) per batch
+        # per batch: when it arrived (perf_counter_ns) and its samples; arrays, so that
+        # recording allocates no object the garbage collector must visit
+        self.arrival_ns = array("q")
+        self.arrival_samples = array("q")
         self.timings: list[Sequence[int]] = []  # one stage record per computed batch
         self.busy_seconds = 0.0
         self.bad = 0
@@ -101,13 +105,14 @@ class EpochRecorder:
         if self.started_ns is None:
             self.started_ns = began
         self.waited_ns += now - began
-        self.arrivals.append((now, samples))
+        self.arrival_ns.append(now)
+        self.arrival_samples.append(samples)
         if bad:
             self.bad += bad
         if self._bar is not None:
             self._shown_samples += samples
             self._bar.update(1)
-            if len(self.arrivals) % 16 == 0:
+            if len(self.arrival_ns) % 16 == 0:
                 rate = self._shown_samples / max((now - self.started_ns) * _NS, 1e-9)
                 self._bar.set_postfix_str(f"{rate:,.0f} samples/s", refresh=False)
 
@@ -123,7 +128,7 @@ class EpochRecorder:
     def stopped(self) -> None:
         """The loop stopped before the end: the epoch's time ends at its last batch."""
         if self.ended_ns is None:
-            self.ended_ns = self.arrivals[-1][0] if self.arrivals else self.started_ns
+            self.ended_ns = self.arrival_ns[-1] if self.arrival_ns else self.started_ns
             self._close_bar()
 
     def _close_bar(self) -> None:
@@ -262,7 +267,7 @@ def summarize(
         wall_ns = max(end - start, 0)
     timings = np.asarray(recorder.timings, dtype=np.int64).reshape(-1, WEIGHT + 1)
     weights = timings[:, WEIGHT]
-    batches = len(recorder.arrivals)
+    batches = len(recorder.arrival_ns)
     stages = {}
     for position, name in enumerate(STAGES):
         column = timings[:, position]
@@ -294,7 +299,7 @@ def summarize(
     return LoaderStats(
         epoch=recorder.epoch,
         batches=batches,
-        samples=sum(n for _, n in recorder.arrivals),
+        samples=sum(recorder.arrival_samples),
         wall_seconds=wall,
         waited_seconds=waited,
         elsewhere_seconds=max(wall - waited, 0.0),
@@ -312,7 +317,10 @@ def summarize(
         verdict=verdict,
         advice=advice,
         autotune=autotune,
-        arrivals=[((ns - (start or ns)) * _NS, n) for ns, n in recorder.arrivals],
+        arrivals=[
+            ((ns - (start or ns)) * _NS, n)
+            for ns, n in zip(recorder.arrival_ns, recorder.arrival_samples, strict=True)
+        ],
     )
 
 
