@@ -30,6 +30,7 @@ __all__ = [
     "WEIGHT",
     "StageClock",
     "next_record",
+    "restart_sampling",
     "thread_clock",
     "timed",
 ]
@@ -85,6 +86,13 @@ def thread_clock() -> StageClock:
     if clock is None:
         clock = _local.clock = StageClock()
     return clock
+
+
+def restart_sampling() -> None:
+    """Time this thread's next batch: sampling starts afresh (an epoch in the loop's thread,
+    a new worker), so no count carries over from another loader or from a forking parent."""
+    clock = thread_clock()
+    clock.skip = clock.untimed = 0
 
 
 def timed(stage: str) -> Callable[[_Fn], _Fn]:

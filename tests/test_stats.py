@@ -42,6 +42,21 @@ def test_a_slow_dataset_and_a_fast_loop_is_input_bound():
     assert "num_workers" in stats.advice  # the calling thread: workers would help
 
 
+@pytest.mark.parametrize("workers", [0, 2])
+def test_sampling_of_cheap_batches_does_not_carry_over_to_the_next_loader(workers):
+    """A cheap loader leaves its thread skipping batches; the next loader still times its own."""
+    for _ in DataLoader(SlowSamples(40, 0.0), batch_size=4):  # cheap: timed 1 in 16
+        pass
+    assert thread_clock().skip > 0
+    loader = DataLoader(SlowSamples(8, 0.002), batch_size=4, num_workers=workers)
+    for _ in loader:
+        pass
+    stats = loader.stats()
+    assert stats.stages["getitem"].total_seconds >= 8 * 0.002 * 0.9
+    if workers:  # the first batch travels pickled, and its record says so
+        assert stats.pickled_batches >= 1
+
+
 def test_a_slow_loop_over_fast_batches_is_compute_bound():
     loader = DataLoader(
         SlowSamples(48, 0.0), batch_size=4, num_workers=2, thread_pool=True, prefetch=4

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .._stages import PICKLED, STAGES, WEIGHT
+from .._stages import PICKLED, STAGES, WEIGHT, restart_sampling
 from .fetch import TaskResult
 
 __all__ = ["EpochRecorder", "LoaderStats", "StageSummary", "judge", "usable_cpus"]
@@ -92,6 +92,8 @@ class EpochRecorder:
         self.shm_peak: int | None = None
         self.shm_budget: int | None = None
         self._pool = executor if hasattr(executor, "shared_memory") else None
+        if executor.runs_in_caller:  # batches are timed in this thread: sample this epoch afresh
+            restart_sampling()
         self._bar: Any = None
         self._shown_samples = 0
         if progress:

@@ -15,7 +15,7 @@ from typing import Any
 
 from multiprocess import reduction
 
-from ..._stages import PICKLED, STAGES, next_record
+from ..._stages import PICKLED, STAGES, next_record, restart_sampling
 from ...image import set_backend
 from ...random import seed_globals
 from .. import crash_watch
@@ -65,6 +65,7 @@ def worker_main(
     seed_globals(job.seed, worker_id)
     set_backend(job.image_backend)
     crash_watch.install(progress)
+    restart_sampling()  # (a forked worker inherits the parent thread's sampling count)
     init_error = None
     if worker_init_fn is not None:
         try:
