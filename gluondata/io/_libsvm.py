@@ -10,6 +10,7 @@ import numpy as np
 
 from ._base import BatchIter, DataBatch, DataDesc
 from ._libsvm_parse import Rows, file_list, part_lines, read_rows, split_uri
+from ._records import check_part
 from ._schedule import Schedule
 from ._sparse import scipy_sparse
 from ._state import check_iter_state, iter_state
@@ -129,8 +130,7 @@ class LibSVMIter(BatchIter):
             raise ValueError(
                 f"label_shape must be (1,) without label_libsvm, got {self.label_shape}"
             )
-        if num_parts <= 0 or not 0 <= part_index < num_parts:
-            raise ValueError(f"need 0 <= part_index < num_parts, got {part_index} and {num_parts}")
+        check_part(num_parts, part_index)
 
     def _read(self, uri: str, width: int, what: str, num_parts: int, part_index: int) -> Rows:
         path, args = split_uri(uri)

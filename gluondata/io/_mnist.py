@@ -8,6 +8,7 @@ import numpy as np
 
 from ..image._idx import IDX_IMAGES, IDX_LABELS, read_idx
 from ._base import BatchIter, DataBatch, DataDesc
+from ._records import check_part
 
 __all__ = ["MNISTIter"]
 
@@ -64,8 +65,7 @@ class MNISTIter(BatchIter):
         super().__init__(int(batch_size))
         if self.batch_size <= 0:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
-        if num_parts <= 0 or not 0 <= part_index < num_parts:
-            raise ValueError(f"need 0 <= part_index < num_parts, got {part_index} and {num_parts}")
+        check_part(num_parts, part_index)
         images = read_idx(os.fspath(image), IDX_IMAGES)
         labels = read_idx(os.fspath(label), IDX_LABELS)
         images = images[self._part(len(images), num_parts, part_index)]

@@ -21,7 +21,7 @@ from ..recordio._format import MAGIC, RecordIOError, Window, decode_record
 from ..recordio._index import RecordIndex
 from ..recordio._source import Source, forget_after_fork, open_source, read_whole
 
-__all__ = ["LabelList", "RecordSource", "part_of", "split_count"]
+__all__ = ["LabelList", "RecordSource", "check_part", "part_of", "split_count"]
 
 _HEAD = struct.Struct("<II")
 _WALK_CHUNK = 4096
@@ -183,7 +183,7 @@ def part_of(source: RecordSource, num_parts: int, part_index: int, by_bytes: boo
     """
     if not by_bytes:
         return split_count(len(source), num_parts, part_index)
-    _check_part(num_parts, part_index)
+    check_part(num_parts, part_index)
     step = -(-math.ceil(source.size / num_parts) // 4) * 4
     begin, end = np.searchsorted(source.offsets, [part_index * step, (part_index + 1) * step])
     return np.arange(begin, end)
@@ -194,12 +194,13 @@ def split_count(count: int, num_parts: int, part_index: int) -> np.ndarray:
 
     Each part has ``ceil(count / num_parts)`` consecutive items (the last ones fewer).
     """
-    _check_part(num_parts, part_index)
+    check_part(num_parts, part_index)
     step = math.ceil(count / num_parts)
     return np.arange(min(part_index * step, count), min((part_index + 1) * step, count))
 
 
-def _check_part(num_parts: int, part_index: int) -> None:
+def check_part(num_parts: int, part_index: int) -> None:
+    """Refuse a part that does not exist (``num_parts < 1``, ``part_index`` out of range)."""
     if num_parts < 1:
         raise ValueError(f"num_parts must be at least 1, got {num_parts}")
     if not 0 <= part_index < num_parts:

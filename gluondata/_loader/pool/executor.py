@@ -431,13 +431,15 @@ class ProcessExecutor:
             verdicts.careful_batches.add((epoch, position))
         elif index >= 0:
             self._deaths_at_index[epoch, index] += 1
-            if self._deaths_at_index[epoch, index] == 2:
-                verdicts.lethal_indices[index] = f"the worker {reason}"
+            if self._deaths_at_index[epoch, index] != 2:
+                return
+            verdicts.lethal_indices[index] = f"the worker {reason}"
         else:
             self._deaths_in_batch[epoch, position] += 1
-            if self._deaths_in_batch[epoch, position] == 2:
-                verdicts.lethal_batches[epoch, position] = f"the worker {reason}"
-        self._broadcast_verdicts()
+            if self._deaths_in_batch[epoch, position] != 2:
+                return
+            verdicts.lethal_batches[epoch, position] = f"the worker {reason}"
+        self._broadcast_verdicts()  # (only when a verdict changed)
 
     def _broadcast_verdicts(self) -> None:
         message = self._verdicts.as_message()
