@@ -82,6 +82,8 @@ class Stack:
     float → float64, bool → bool).
     """
 
+    takes_columns = True  # the DataLoader may give it SampleColumns written sample by sample
+
     def __call__(self, data: Sequence[Any]) -> Any:
         if _is_tuple_batch(data):
             return [self(field) for field in _fields(data)]
@@ -197,6 +199,11 @@ class Group:
                 raise TypeError(f"Group needs callables, got {f!r}")
         self._fns = fns
 
+    @property
+    def takes_columns(self) -> bool:
+        """Whether every field's function takes SampleColumns written sample by sample."""
+        return all(getattr(fn, "takes_columns", False) for fn in self._fns)
+
     def __call__(self, data: Sequence[Any]) -> tuple[Any, ...]:
         width = len(data.columns) if isinstance(data, SampleColumns) else len(data[0])
         if width != len(self._fns):
@@ -267,3 +274,6 @@ def default_batchify_fn(data: Sequence[Any]) -> Any:
     if isinstance(first, (tuple, list)):
         return [default_batchify_fn(field) for field in _fields(data)]
     return list(data)
+
+
+default_batchify_fn.takes_columns = True  # type: ignore[attr-defined]

@@ -51,3 +51,37 @@ def test_large_batches_keep_the_ring_to_the_batches_in_flight():
     # a task may carry several batches: a slot is whole batches, a page of slack, page-rounded
     whole = [round(size / ring.batch_bytes) * ring.batch_bytes for size in sizes]
     assert all(s <= w + 2 * mmap.PAGESIZE for s, w in zip(sizes, whole, strict=True)), sizes
+
+
+def _big_batches_loader(batches):
+    import numpy as np
+
+    from gluondata import ArrayDataset, DataLoader
+
+    data = np.arange(batches * 2 * 2**21, dtype=np.float32).reshape(batches * 2, 2**21)
+    return data, DataLoader(ArrayDataset(data), batch_size=2, num_workers=2)  # 16 MiB batches
+
+
+def test_at_the_default_prefetch_the_ring_holds_the_running_batches_and_the_loops_two():
+    import numpy as np
+
+    data, loader = _big_batches_loader(12)
+    for _ in range(3):
+        got = np.empty_like(data)
+        for i, batch in enumerate(loader):  # a loop that lets each batch go
+            got[2 * i : 2 * i + 2] = batch
+        np.testing.assert_array_equal(got, data)
+    # one slot per worker's running task, the batch the loop holds, the one it lets go of;
+    # not prefetch (4) + 1 held for batches done together while the loop is away
+    assert len(loader._executor._ring.blocks) <= 2 + 2
+    loader.close()
+
+
+def test_a_loop_that_keeps_every_batch_still_gets_them_all():
+    import numpy as np
+
+    data, loader = _big_batches_loader(8)
+    kept = list(loader)  # every slot stays in use: the ring must grow past its steady size
+    np.testing.assert_array_equal(np.concatenate(kept), data)
+    assert len(loader._executor._ring.blocks) > 4
+    loader.close()

@@ -18,6 +18,7 @@ from .._stages import STAGES, next_record, thread_clock
 from ..random import SampleKey, new_streams, seeded_globals, set_sample_key
 from . import crash_watch
 from .bad_samples import MAX_ATTEMPTS, BadSample, describe_error, substitute_index
+from .columns import ColumnWriter
 
 __all__ = [
     "BatchJob",
@@ -204,12 +205,18 @@ def _fetch(job: BatchJob, task: BatchTask, bad: list[BadSample]) -> Any:
     return samples
 
 
-def _fetch_each(job: BatchJob, task: BatchTask, bad: list[BadSample]) -> list[Any]:
-    """The batch's samples one by one, replacing those that fail under the replace policy."""
+def _fetch_each(job: BatchJob, task: BatchTask, bad: list[BadSample]) -> Sequence[Any]:
+    """The batch's samples one by one, replacing those that fail under the replace policy.
+
+    A batchify function that ``takes_columns`` (the built-in stacking ones) gets
+    them as columns written as each sample came (:class:`ColumnWriter`).
+    """
     dataset, seed, epoch = job.dataset, job.seed, task.epoch
     indices = task.indices.tolist() if isinstance(task.indices, np.ndarray) else task.indices
     random_key = getattr(dataset, "random_key", None)
-    samples: list[Any] = []
+    samples: ColumnWriter | list[Any] = []
+    if getattr(job.batchify_fn, "takes_columns", False):
+        samples = ColumnWriter(len(indices))
     previous_key = set_sample_key(None)
     try:
         for index in indices:
@@ -227,7 +234,7 @@ def _fetch_each(job: BatchJob, task: BatchTask, bad: list[BadSample]) -> list[An
                 samples.append(_substitute(job, task, index, exc, bad))
     finally:
         set_sample_key(previous_key)
-    return samples
+    return samples.result() if isinstance(samples, ColumnWriter) else samples
 
 
 def _substitute(

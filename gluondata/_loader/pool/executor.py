@@ -267,13 +267,36 @@ class ProcessExecutor:
                 len(w.tasks) >= self._ring.queue_depth() for w in self._workers.values()
             ):
                 return
-            task_id = self._held.popleft()
+            task_id = self._held[0]
             task = self._tasks[task_id]
             if task.cancelled:
+                self._held.popleft()
                 del self._tasks[task_id]
                 continue
+            if self._waits_for_a_slot(len(task.batches)):
+                return
+            self._held.popleft()
             task.slot_id = self._ring.acquire(len(task.batches))
             self._send(self._least_busy_worker(), task_id)
+
+    def _waits_for_a_slot(self, batches: int) -> bool:
+        """Whether a task should wait for a slot to come back rather than make the ring grow.
+
+        In a steady stream the ring needs a slot per task running or queued at
+        a worker, one for the batch the loop holds and one for the batch it is
+        letting go of. Slots beyond that would only be memory kept for bursts
+        (workers done together while the loop is busy or descheduled), so past
+        that size a task waits while a slot is held by a batch not yet handed
+        to the loop: the loop lets one go as it takes the next. When every slot
+        in use holds a batch the loop already has (it keeps its batches), the
+        ring grows, up to its budget.
+        """
+        steady = len(self._workers) * self._ring.queue_depth() + 2
+        return (
+            len(self._ring.blocks) >= steady
+            and not self._ring.has_free(batches)
+            and any(task.slot_id is not None for task in self._tasks.values())
+        )
 
     def first_done(self, pending: Sequence[_PendingTasks], timeout: float | None) -> int:
         """Receive from the workers until one of ``pending`` is done; return its position."""

@@ -73,6 +73,12 @@ class SlotRing:
         """
         return 1 if self.batch_bytes >= LARGE_BATCH_BYTES else 2
 
+    def has_free(self, batches: int) -> bool:
+        """Whether a free slot can hold ``batches`` batches."""
+        needed = self.batch_bytes * batches
+        with self._lock:
+            return any(self.blocks[slot_id].size >= needed for slot_id in self._free)
+
     def acquire(self, batches: int) -> int | None:
         """Return a free slot big enough for ``batches`` batches (made if the budget allows).
 

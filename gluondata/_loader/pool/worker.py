@@ -138,10 +138,12 @@ class _Server:
         for task in tasks:
             bad: list[BadSample] = []
             record = next_record()
+            used = task_arena.used
             try:
                 with arena(task_arena):
                     batch = run_batch(self.job, task, bad, record)
             except Exception as exc:
+                task_arena.used = used  # (the failed batch's columns are free for the next)
                 outcomes.append((None, portable_error(exc), tuple(bad)))
                 continue
             overflow, start = task_arena.overflow, time.perf_counter_ns()
