@@ -1,7 +1,9 @@
-"""Run the benchmark workloads for gluondata and its peers; write benchmarks/RESULTS.md.
+"""Run the benchmark workloads for gluondata and its peers; update benchmarks/RESULTS.md.
 
 Usage: ``python benchmarks/run.py [--workloads w1 w2 w3 w4 w5] [--epochs N] [--rounds 1]
-[--skip-peers]`` (default: every workload, each with its own number of timed epochs).
+[--skip-peers] [--output FILE]`` (default: every workload, each with its own number of timed
+epochs). In an existing output file only the sections of the workloads that ran, the header and
+*How measured* are replaced; sections written by hand stay as they are.
 Peers run with the virtualenvs made by ``benchmarks/setup_peers.sh``; a missing one is noted in
 the table. A workload is one module (like ``workloads/w1.py``) defining a ``harness.Workload``,
 plus one ``run_<key>`` function in each runner (``peers/``).
@@ -205,7 +207,7 @@ def run_workload(
 
 
 def main() -> None:
-    """Parse the command line, run the workloads, write RESULTS.md."""
+    """Parse the command line, run the workloads, write or update RESULTS.md."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--workloads", nargs="+", choices=sorted(WORKLOADS), default=sorted(WORKLOADS)
@@ -229,8 +231,14 @@ def main() -> None:
         rows = run_workload(workload, epochs, args.rounds, args.timeout, args.skip_peers)
         extra = workload.extra(DATA / workload.key) if workload.extra else ""
         tables.append(report.Table(workload, rows, epochs, extra))
-    args.output.write_text(report.render(tables, args.rounds, (load_before, os.getloadavg())))
-    print(f"wrote {args.output}")
+    load = (load_before, os.getloadavg())
+    if args.output.exists():
+        text = report.merge(args.output.read_text(), tables, args.rounds, load)
+        print(f"updated {args.output}: {', '.join(t.workload.title.split(':')[0] for t in tables)}")
+    else:
+        text = report.render(tables, args.rounds, load)
+        print(f"wrote {args.output}")
+    args.output.write_text(text)
 
 
 if __name__ == "__main__":
