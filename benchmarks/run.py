@@ -44,6 +44,12 @@ class Contender:
     peer: bool = False
 
 
+def _peer(key: str, name: str) -> Contender:
+    """A peer: ``peers/<key>_runner.py`` run by the virtualenv ``benchmarks/.venv-<key>``."""
+    python = HERE / f".venv-{key}" / "bin" / "python"
+    return Contender(name, python, HERE / "peers" / f"{key}_runner.py", peer=True)
+
+
 CONTENDERS: dict[str, Contender] = {
     "numpy": Contender(
         "no loader, 1 core", Path(sys.executable), HERE / "peers" / "numpy_runner.py"
@@ -51,36 +57,11 @@ CONTENDERS: dict[str, Contender] = {
     "gluondata": Contender(
         "gluondata", Path(sys.executable), HERE / "peers" / "gluondata_runner.py"
     ),
-    "torch": Contender(
-        "PyTorch",
-        HERE / ".venv-torch" / "bin" / "python",
-        HERE / "peers" / "torch_runner.py",
-        peer=True,
-    ),
-    "mxnet": Contender(
-        "MXNet",
-        HERE / ".venv-mxnet" / "bin" / "python",
-        HERE / "peers" / "mxnet_runner.py",
-        peer=True,
-    ),
-    "tf": Contender(
-        "tf.data",
-        HERE / ".venv-tf" / "bin" / "python",
-        HERE / "peers" / "tf_runner.py",
-        peer=True,
-    ),
-    "grain": Contender(
-        "Grain",
-        HERE / ".venv-grain" / "bin" / "python",
-        HERE / "peers" / "grain_runner.py",
-        peer=True,
-    ),
-    "spdl": Contender(
-        "SPDL",
-        HERE / ".venv-spdl" / "bin" / "python",
-        HERE / "peers" / "spdl_runner.py",
-        peer=True,
-    ),
+    "torch": _peer("torch", "PyTorch"),
+    "mxnet": _peer("mxnet", "MXNet"),
+    "tf": _peer("tf", "tf.data"),
+    "grain": _peer("grain", "Grain"),
+    "spdl": _peer("spdl", "SPDL"),
 }
 
 

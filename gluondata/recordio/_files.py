@@ -1,6 +1,5 @@
 """MXRecordIO and MXIndexedRecordIO: sequential and keyed access to a .rec file."""
 
-
 from __future__ import annotations
 
 import errno
