@@ -85,3 +85,15 @@ def test_a_loop_that_keeps_every_batch_still_gets_them_all():
     np.testing.assert_array_equal(np.concatenate(kept), data)
     assert len(loader._executor._ring.blocks) > 4
     loader.close()
+
+
+def test_an_iterator_left_open_does_not_starve_the_next_epoch_of_slots():
+    import numpy as np
+
+    data, loader = _big_batches_loader(8)
+    first = iter(loader)
+    next(first)  # its prefetched batches keep their slots while it is alive
+    for _ in range(2):
+        np.testing.assert_array_equal(np.concatenate([b.copy() for b in loader]), data)
+    del first
+    loader.close()

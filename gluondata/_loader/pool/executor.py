@@ -22,7 +22,7 @@ import signal
 import threading
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -252,12 +252,15 @@ class ProcessExecutor:
             self._dispatch_held()
             return _PendingTasks(self, task_id)
 
-    def _dispatch_held(self) -> None:
+    def _dispatch_held(self, awaited: Collection[int] = ()) -> None:
         """Send held tasks; until a batch's size is known, only one at a time.
 
         The first batch travels pickled (no slot fits it yet); holding the
         others back until it returns lets them go straight into slots.
+        ``awaited``: the tasks the loop is waiting for now (see
+        :meth:`_waits_for_a_slot`).
         """
+        urgent = any(task_id in awaited for task_id in self._held)
         while self._held:
             if self._ring.batch_bytes == 0 and any(
                 task.worker >= 0 and task.result is None for task in self._tasks.values()
@@ -273,9 +276,10 @@ class ProcessExecutor:
                 self._held.popleft()
                 del self._tasks[task_id]
                 continue
-            if self._waits_for_a_slot(len(task.batches)):
+            if not urgent and self._waits_for_a_slot(len(task.batches)):
                 return
             self._held.popleft()
+            urgent = urgent and any(held in awaited for held in self._held)
             task.slot_id = self._ring.acquire(len(task.batches))
             self._send(self._least_busy_worker(), task_id)
 
@@ -284,19 +288,20 @@ class ProcessExecutor:
 
         In a steady stream the ring needs a slot per task running or queued at
         a worker, one for the batch the loop holds and one for the batch it is
-        letting go of. Slots beyond that would only be memory kept for bursts
-        (workers done together while the loop is busy or descheduled), so past
-        that size a task waits while a slot is held by a batch not yet handed
-        to the loop: the loop lets one go as it takes the next. When every slot
-        in use holds a batch the loop already has (it keeps its batches), the
-        ring grows, up to its budget.
+        letting go of as it takes the next. Slots beyond that would only be
+        memory kept for bursts (workers done together while the loop is busy
+        or descheduled): past that size, a task waits for the loop to let a
+        batch go, unless the loop keeps batches (more than its two are in use)
+        or waits for this very task, or one queued before it (an iterator
+        dropped without being closed holds its slots until it is garbage);
+        then the ring grows, up to its budget.
         """
         steady = len(self._workers) * self._ring.queue_depth() + 2
-        return (
-            len(self._ring.blocks) >= steady
-            and not self._ring.has_free(batches)
-            and any(task.slot_id is not None for task in self._tasks.values())
-        )
+        if len(self._ring.blocks) < steady or self._ring.has_free(batches):
+            return False
+        undelivered = sum(task.slot_id is not None for task in self._tasks.values())
+        kept_by_loop = self._ring.in_use() - undelivered
+        return kept_by_loop <= 2
 
     def first_done(self, pending: Sequence[_PendingTasks], timeout: float | None) -> int:
         """Receive from the workers until one of ``pending`` is done; return its position."""
@@ -309,7 +314,8 @@ class ProcessExecutor:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     raise BatchTimeout
-                self._dispatch_held()  # e.g. after a cancelled task or a lost worker
+                # e.g. after a cancelled task or a lost worker
+                self._dispatch_held([item.task_id for item in pending])
                 self._receive(remaining)
 
     def wait_for(self, task_id: int, timeout: float | None) -> TaskResult:
@@ -324,7 +330,7 @@ class ProcessExecutor:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     raise BatchTimeout
-                self._dispatch_held()  # e.g. after a cancelled task or a lost worker
+                self._dispatch_held((task_id,))  # e.g. after a cancelled task or a lost worker
                 self._receive(remaining)
 
     def _receive(self, timeout: float | None) -> None:

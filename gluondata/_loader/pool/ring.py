@@ -73,6 +73,11 @@ class SlotRing:
         """
         return 1 if self.batch_bytes >= LARGE_BATCH_BYTES else 2
 
+    def in_use(self) -> int:
+        """How many slots are not free (written into, or holding batches)."""
+        with self._lock:
+            return len(self.blocks) - len(self._free)
+
     def has_free(self, batches: int) -> bool:
         """Whether a free slot can hold ``batches`` batches."""
         needed = self.batch_bytes * batches
