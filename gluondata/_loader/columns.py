@@ -93,16 +93,23 @@ class ColumnWriter:
 
     def append(self, sample: Any) -> None:
         """Add the next sample of the batch."""
-        if self._written == 0 and not self._samples:
+        if self._columns is None:  # the first sample
             self._columns = self._layout(sample)
-        if self._columns is None:
-            self._samples.append(sample)
-        elif self._fits(sample):
+            if self._columns is None:
+                self._keep_samples()
+                self._samples.append(sample)
+                return
+        if self._fits(sample):
             self._write(sample)
         else:
             self._samples = list(self._written_samples())
-            self._samples.append(sample)
             self._columns = None
+            self._keep_samples()
+            self._samples.append(sample)
+
+    def _keep_samples(self) -> None:
+        """From now on keep samples as they are, at the cost of a list's append."""
+        self.append = self._samples.append  # type: ignore[method-assign]
 
     def result(self) -> SampleColumns | list[Any]:
         """The batch's samples: as columns if every sample fitted, else as a list."""

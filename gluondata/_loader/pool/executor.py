@@ -260,7 +260,6 @@ class ProcessExecutor:
         ``awaited``: the tasks the loop is waiting for now (see
         :meth:`_waits_for_a_slot`).
         """
-        urgent = any(task_id in awaited for task_id in self._held)
         while self._held:
             if self._ring.batch_bytes == 0 and any(
                 task.worker >= 0 and task.result is None for task in self._tasks.values()
@@ -276,10 +275,11 @@ class ProcessExecutor:
                 self._held.popleft()
                 del self._tasks[task_id]
                 continue
-            if not urgent and self._waits_for_a_slot(len(task.batches)):
+            if self._waits_for_a_slot(len(task.batches)) and not any(
+                held in awaited for held in self._held
+            ):
                 return
             self._held.popleft()
-            urgent = urgent and any(held in awaited for held in self._held)
             task.slot_id = self._ring.acquire(len(task.batches))
             self._send(self._least_busy_worker(), task_id)
 
