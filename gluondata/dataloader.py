@@ -23,7 +23,7 @@ from ._loader.checkpoint import (
     numbered_batches,
 )
 from ._loader.executors import BatchTimeout, Executor, InlineExecutor, PendingTasks, ThreadExecutor
-from ._loader.fetch import BatchJob, BatchTask, Outcome
+from ._loader.fetch import BatchJob, BatchTask, Outcome, run_batch
 from ._loader.pool import ProcessExecutor, WorkerDiedError
 from ._loader.shards import ShardedBatchSampler
 from ._loader.stats import EpochRecorder, LoaderStats, summarize
@@ -660,6 +660,10 @@ class _LoaderIterator:
         self._group_size = 1
         self._exhausted = False
         self._masks = masks  # by position (with_mask; other samplers' batches are all valid)
+        # in the caller, each batch is computed as it is asked for: no task, no queue
+        self._next_batch = (
+            self._next_inline if isinstance(executor, InlineExecutor) else self._next_pooled
+        )
 
     def __iter__(self) -> _LoaderIterator:
         return self
@@ -706,7 +710,7 @@ class _LoaderIterator:
         with self.next_lock:
             return self._next_batch()
 
-    def _next_batch(self) -> Any:
+    def _next_pooled(self) -> Any:
         recorder = self._recorder
         began = perf_counter_ns()
         if not self._ready:
@@ -720,20 +724,48 @@ class _LoaderIterator:
         task, outcome = self._ready.popleft()
         if recorder is not None:
             recorder.batch_arrived(began, len(task.indices), len(outcome.bad))
+        return self._deliver(task, *outcome)
+
+    def _next_inline(self) -> Any:
+        """Compute the next batch here and now (what ``_next_pooled`` does with an
+        InlineExecutor, without its task, pending result and queue)."""
+        recorder = self._recorder
+        began = perf_counter_ns()
+        item = None if self._exhausted else next(self._batches, None)
+        if item is None:
+            self._exhausted = True
+            if recorder is not None:
+                recorder.epoch_ended(began)
+            raise StopIteration
+        task = BatchTask(self._epoch, *item)
+        record = None if recorder is None else recorder.stage_record()
+        bad: list[BadSample] = []
+        try:
+            batch, error = run_batch(self._executor.job, task, bad, record), None
+        except Exception as exc:
+            batch, error = None, exc
+        if recorder is not None:
+            recorder.computed_here(began, len(task.indices), len(bad), record)
+        return self._deliver(task, batch, error, tuple(bad))
+
+    def _deliver(
+        self, task: BatchTask, batch: Any, error: BaseException | None, bad: tuple[BadSample, ...]
+    ) -> Any:
+        """Hand the outcome of ``task`` to the caller: its batch, or its error."""
         if self._epoch_progress is not None:
             self._epoch_progress.receive(task.position)
         mask = None if self._masks is None else self._masks.pop(task.position, None)
-        if outcome.bad and self._budget is not None:
-            self._budget.note(outcome.bad)
-        if outcome.error is not None:
-            if isinstance(outcome.error, WorkerDiedError):  # the epoch is over
+        if bad and self._budget is not None:
+            self._budget.note(bad)
+        if error is not None:
+            if isinstance(error, WorkerDiedError):  # the epoch is over
                 self.close()
-            raise outcome.error
+            raise error
         if self._masks is None:
-            return outcome.batch
+            return batch
         if mask is None:
             mask = np.ones(len(task.indices), dtype=bool)
-        return MaskedBatch(outcome.batch, mask)
+        return MaskedBatch(batch, mask)
 
     def close(self) -> None:
         """Drop the batches not yet returned."""

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .._stages import PICKLED, STAGES, WEIGHT, restart_sampling
+from .._stages import PICKLED, STAGES, WEIGHT, next_record, restart_sampling
 from .fetch import TaskResult
 
 __all__ = ["EpochRecorder", "LoaderStats", "StageSummary", "judge", "usable_cpus"]
@@ -86,7 +86,7 @@ class EpochRecorder:
         self.arrival_ns = array("q")
         self.arrival_samples = array("q")
         self.timings: list[Sequence[int]] = []  # one stage record per computed batch
-        self.busy_seconds = 0.0
+        self.busy_ns = 0  # time spent computing batches, summed over the workers
         self.bad = 0
         self.restarts = 0
         self.shm_peak: int | None = None
@@ -112,11 +112,36 @@ class EpochRecorder:
         if bad:
             self.bad += bad
         if self._bar is not None:
-            self._shown_samples += samples
-            self._bar.update(1)
-            if len(self.arrival_ns) % 16 == 0:
-                rate = self._shown_samples / max((now - self.started_ns) * _NS, 1e-9)
-                self._bar.set_postfix_str(f"{rate:,.0f} samples/s", refresh=False)
+            self._show(samples, now)
+
+    def _show(self, samples: int, now: int) -> None:
+        """Move the progress bar on by one batch of ``samples``."""
+        self._shown_samples += samples
+        self._bar.update(1)
+        if len(self.arrival_ns) % 16 == 0:
+            rate = self._shown_samples / max((now - (self.started_ns or now)) * _NS, 1e-9)
+            self._bar.set_postfix_str(f"{rate:,.0f} samples/s", refresh=False)
+
+    def stage_record(self) -> list[int] | None:
+        """The stage record of the next batch the loop's thread computes (None: untimed)."""
+        return next_record()
+
+    def computed_here(self, began: int, samples: int, bad: int, record: list[int] | None) -> None:
+        """The loop, which asked at ``began``, computed a batch of ``samples`` itself
+        (``num_workers=0``): its wait was that work. ``record``: its stage times, if timed."""
+        now = perf_counter_ns()
+        if self.started_ns is None:
+            self.started_ns = began
+        self.waited_ns += now - began
+        self.busy_ns += now - began
+        self.arrival_ns.append(now)
+        self.arrival_samples.append(samples)
+        if record is not None:
+            self.timings.append(record)
+        if bad:
+            self.bad += bad
+        if self._bar is not None:
+            self._show(samples, now)
 
     def epoch_ended(self, began: int) -> None:
         """The loop asked past the last batch at ``began`` (that wait counts too)."""
@@ -139,7 +164,7 @@ class EpochRecorder:
 
     def task_done(self, result: TaskResult) -> None:
         """A task's batches came back."""
-        self.busy_seconds += result.seconds
+        self.busy_ns += int(result.seconds * 1e9)
         self.timings.extend(result.timings)
         if self._pool is not None:
             self.restarts = self._pool.restarts
@@ -282,7 +307,8 @@ def summarize(
     cpus = usable_cpus()
     wall = wall_ns * _NS
     parallel = max(num_workers, 1)
-    utilisation = min(recorder.busy_seconds / (wall * parallel), 1.0) if wall > 0 else 0.0
+    busy = recorder.busy_ns * _NS
+    utilisation = min(busy / (wall * parallel), 1.0) if wall > 0 else 0.0
     pickled = int((timings[:, PICKLED] * weights).sum())
     waited = recorder.waited_ns * _NS
     verdict, advice = judge(
