@@ -270,6 +270,7 @@ class DataLoader:
         self._ranks_unchecked = self._check_ranks_enabled
         self._progress = bool(progress)
         self._recorder: EpochRecorder | None = None
+        self._record_stats = True  # False only to measure what recording costs (benchmarks)
         self._autotune: str | None = None
         self._resume = ResumePoint()  # where the next epoch starts
         self._epoch_progress: EpochProgress | None = None  # what the caller received of it
@@ -360,7 +361,11 @@ class DataLoader:
         remaining = progress.expected_batches  # the progress bar's total
         if remaining is not None:
             remaining = max(0, remaining - resume.batches - len(resume.received_ahead))
-        self._recorder = EpochRecorder(epoch, remaining, executor, self._progress)
+        self._recorder = (
+            EpochRecorder(epoch, remaining, executor, self._progress)
+            if self._record_stats
+            else None
+        )
         iterator = _LoaderIterator(
             self,
             executor,
@@ -661,9 +666,7 @@ class _LoaderIterator:
         self._exhausted = False
         self._masks = masks  # by position (with_mask; other samplers' batches are all valid)
         # in the caller, each batch is computed as it is asked for: no task, no queue
-        self._next_batch = (
-            self._next_inline if isinstance(executor, InlineExecutor) else self._next_pooled
-        )
+        self._inline = isinstance(executor, InlineExecutor)
 
     def __iter__(self) -> _LoaderIterator:
         return self
@@ -708,7 +711,7 @@ class _LoaderIterator:
 
     def __next__(self) -> Any:
         with self.next_lock:
-            return self._next_batch()
+            return self._next_inline() if self._inline else self._next_pooled()
 
     def _next_pooled(self) -> Any:
         recorder = self._recorder
@@ -730,22 +733,28 @@ class _LoaderIterator:
         """Compute the next batch here and now (what ``_next_pooled`` does with an
         InlineExecutor, without its task, pending result and queue)."""
         recorder = self._recorder
-        began = perf_counter_ns()
+        timed = recorder is not None and recorder.untimed_batches >= recorder.skip
+        began = perf_counter_ns() if timed else 0
         item = None if self._exhausted else next(self._batches, None)
         if item is None:
             self._exhausted = True
             if recorder is not None:
-                recorder.epoch_ended(began)
+                recorder.epoch_ended(began or perf_counter_ns())
             raise StopIteration
         task = BatchTask(self._epoch, *item)
-        record = None if recorder is None else recorder.stage_record()
+        record = recorder.timing_record() if timed else None
         bad: list[BadSample] = []
         try:
             batch, error = run_batch(self._executor.job, task, bad, record), None
         except Exception as exc:
             batch, error = None, exc
-        if recorder is not None:
-            recorder.computed_here(began, len(task.indices), len(bad), record)
+        if timed:
+            recorder.computed_here(began, len(task.indices), record)
+        elif recorder is not None:  # a cheap batch, sampled out: counted, not timed
+            recorder.untimed_batches += 1
+            recorder.untimed_samples += len(task.indices)
+        if bad and recorder is not None:
+            recorder.bad += len(bad)
         return self._deliver(task, batch, error, tuple(bad))
 
     def _deliver(

@@ -18,7 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from .._stages import PICKLED, STAGES, WEIGHT, next_record, restart_sampling
+from .._stages import (
+    CHEAP_NS,
+    PICKLED,
+    SAMPLE_EVERY,
+    STAGES,
+    WEIGHT,
+    new_record,
+    restart_sampling,
+)
 from .fetch import TaskResult
 
 __all__ = ["EpochRecorder", "LoaderStats", "StageSummary", "judge", "usable_cpus"]
@@ -85,6 +93,15 @@ class EpochRecorder:
         # recording allocates no object the garbage collector must visit
         self.arrival_ns = array("q")
         self.arrival_samples = array("q")
+        # With num_workers=0 the loop computes each batch itself: its wait is that work. Batches
+        # under CHEAP_NS are then timed one in SAMPLE_EVERY, like their stages: for each timed
+        # one, when the loop asked for it and how many batches it stands for (itself and the
+        # untimed ones before it, whose samples its arrival also counts).
+        self.asked_ns = array("q")
+        self.asked_weights = array("q")
+        self.untimed_batches = 0  # untimed batches since the last timed one
+        self.skip = 0  # how many the loop leaves untimed after the last timed one
+        self.untimed_samples = 0
         self.timings: list[Sequence[int]] = []  # one stage record per computed batch
         self.busy_ns = 0  # time spent computing batches, summed over the workers
         self.bad = 0
@@ -119,29 +136,30 @@ class EpochRecorder:
         self._shown_samples += samples
         self._bar.update(1)
         if len(self.arrival_ns) % 16 == 0:
-            rate = self._shown_samples / max((now - (self.started_ns or now)) * _NS, 1e-9)
+            start = self.started_ns if self.started_ns is not None else self.asked_ns[0]
+            rate = self._shown_samples / max((now - start) * _NS, 1e-9)
             self._bar.set_postfix_str(f"{rate:,.0f} samples/s", refresh=False)
 
-    def stage_record(self) -> list[int] | None:
-        """The stage record of the next batch the loop's thread computes (None: untimed)."""
-        return next_record()
+    def timing_record(self) -> list[int]:
+        """The stage record of a batch the loop computes and times itself (``num_workers=0``)."""
+        return new_record(1 + self.untimed_batches)
 
-    def computed_here(self, began: int, samples: int, bad: int, record: list[int] | None) -> None:
-        """The loop, which asked at ``began``, computed a batch of ``samples`` itself
-        (``num_workers=0``): its wait was that work. ``record``: its stage times, if timed."""
+    def computed_here(self, began: int, samples: int, record: list[int]) -> None:
+        """The loop, which asked at ``began``, computed and timed a batch of ``samples`` itself
+        (``num_workers=0``), with stage times ``record``. A cheap one leaves the next
+        ``SAMPLE_EVERY - 1`` untimed (``skip``): the loop only adds them to
+        ``untimed_batches`` and ``untimed_samples``."""
         now = perf_counter_ns()
-        if self.started_ns is None:
-            self.started_ns = began
-        self.waited_ns += now - began
-        self.busy_ns += now - began
+        self.asked_ns.append(began)
+        self.asked_weights.append(1 + self.untimed_batches)
         self.arrival_ns.append(now)
-        self.arrival_samples.append(samples)
-        if record is not None:
-            self.timings.append(record)
-        if bad:
-            self.bad += bad
+        self.arrival_samples.append(samples + self.untimed_samples)
+        self.timings.append(record)
+        self.untimed_batches = self.untimed_samples = 0
         if self._bar is not None:
             self._show(samples, now)
+        else:
+            self.skip = SAMPLE_EVERY - 1 if now - began < CHEAP_NS else 0
 
     def epoch_ended(self, began: int) -> None:
         """The loop asked past the last batch at ``began`` (that wait counts too)."""
@@ -155,8 +173,18 @@ class EpochRecorder:
     def stopped(self) -> None:
         """The loop stopped before the end: the epoch's time ends at its last batch."""
         if self.ended_ns is None:
-            self.ended_ns = self.arrival_ns[-1] if self.arrival_ns else self.started_ns
+            self.ended_ns = self._last_arrival()
             self._close_bar()
+
+    def _last_arrival(self) -> int | None:
+        """When the last batch arrived; estimated when the loop left the last ones untimed."""
+        if not self.arrival_ns:
+            return self.started_ns
+        last = self.arrival_ns[-1]
+        if self.untimed_batches:  # at the pace of the batches so far
+            first = self.asked_ns[0]
+            last += self.untimed_batches * (last - first) // max(sum(self.asked_weights), 1)
+        return last
 
     def _close_bar(self) -> None:
         if self._bar is not None:
@@ -193,7 +221,8 @@ class LoaderStats:
     (``Compose`` pipelines), ``batchify`` and ``handover`` (into shared
     memory or pickled, in a worker process). Batches that take under a
     millisecond are timed one in 16 (the totals are scaled up to all batches;
-    the percentiles are those of the timed ones).
+    the percentiles are those of the timed ones); with ``num_workers=0`` so
+    is the loop's wait for them, which is their computation.
     """
 
     epoch: int
@@ -287,6 +316,13 @@ def summarize(
 ) -> LoaderStats:
     """The report of an epoch as recorded so far."""
     start = recorder.started_ns
+    computed_here_ns = 0  # with num_workers=0: the loop's work on batches, which was its wait
+    if recorder.asked_ns:
+        asked = np.frombuffer(recorder.asked_ns, dtype=np.int64)
+        arrived = np.frombuffer(recorder.arrival_ns, dtype=np.int64)[: len(asked)]
+        stands_for = np.frombuffer(recorder.asked_weights, dtype=np.int64)
+        computed_here_ns = int(((arrived - asked) * stands_for).sum())
+        start = int(asked[0]) if start is None else min(start, int(asked[0]))
     if start is None:
         wall_ns = 0
     else:
@@ -294,7 +330,12 @@ def summarize(
         wall_ns = max(end - start, 0)
     timings = np.asarray(recorder.timings, dtype=np.int64).reshape(-1, WEIGHT + 1)
     weights = timings[:, WEIGHT]
-    batches = len(recorder.arrival_ns)
+    batches = (
+        len(recorder.arrival_ns)
+        - len(recorder.asked_ns)
+        + sum(recorder.asked_weights)
+        + recorder.untimed_batches
+    )
     stages = {}
     for position, name in enumerate(STAGES):
         column = timings[:, position]
@@ -307,10 +348,11 @@ def summarize(
     cpus = usable_cpus()
     wall = wall_ns * _NS
     parallel = max(num_workers, 1)
-    busy = recorder.busy_ns * _NS
+    busy = (recorder.busy_ns + computed_here_ns) * _NS
     utilisation = min(busy / (wall * parallel), 1.0) if wall > 0 else 0.0
     pickled = int((timings[:, PICKLED] * weights).sum())
-    waited = recorder.waited_ns * _NS
+    # (timed batches stand for untimed ones: the estimate may pass the wall time a little)
+    waited = min((recorder.waited_ns + computed_here_ns) * _NS, wall)
     verdict, advice = judge(
         waiting_fraction=waited / wall if wall > 0 else 0.0,
         executor=executor,
@@ -327,7 +369,7 @@ def summarize(
     return LoaderStats(
         epoch=recorder.epoch,
         batches=batches,
-        samples=sum(recorder.arrival_samples),
+        samples=sum(recorder.arrival_samples) + recorder.untimed_samples,
         wall_seconds=wall,
         waited_seconds=waited,
         elsewhere_seconds=max(wall - waited, 0.0),
