@@ -34,6 +34,8 @@ __all__ = ["EpochRecorder", "LoaderStats", "StageSummary", "judge", "usable_cpus
 INPUT_BOUND_WAIT = 0.2  # the loop waits this fraction of its time or more: input-bound
 COMPUTE_BOUND_WAIT = 0.05  # at most this: compute-bound
 _NS = 1e-9
+TINY_NS = 100_000  # the loop's own batches under this (num_workers=0) are timed
+TINY_SAMPLE_EVERY = 64  # one in this many
 _CHEAP_BATCH_MS = 0.2  # below this, a worker's hand-over costs more than the batch
 
 
@@ -94,9 +96,9 @@ class EpochRecorder:
         self.arrival_ns = array("q")
         self.arrival_samples = array("q")
         # With num_workers=0 the loop computes each batch itself: its wait is that work. Batches
-        # under CHEAP_NS are then timed one in SAMPLE_EVERY, like their stages: for each timed
-        # one, when the loop asked for it and how many batches it stands for (itself and the
-        # untimed ones before it, whose samples its arrival also counts).
+        # under CHEAP_NS are then timed one in SAMPLE_EVERY (under TINY_NS, TINY_SAMPLE_EVERY):
+        # for each timed one, when the loop asked for it and how many batches it stands for
+        # (itself and the untimed ones before it, whose samples its arrival also counts).
         self.asked_ns = array("q")
         self.asked_weights = array("q")
         self.untimed_batches = 0  # untimed batches since the last timed one
@@ -147,8 +149,8 @@ class EpochRecorder:
     def computed_here(self, began: int, samples: int, record: list[int]) -> None:
         """The loop, which asked at ``began``, computed and timed a batch of ``samples`` itself
         (``num_workers=0``), with stage times ``record``. A cheap one leaves the next
-        ``SAMPLE_EVERY - 1`` untimed (``skip``): the loop only adds them to
-        ``untimed_batches`` and ``untimed_samples``."""
+        ``SAMPLE_EVERY - 1`` untimed (``skip``; ``TINY_SAMPLE_EVERY - 1`` after a batch under
+        ``TINY_NS``): the loop only adds them to ``untimed_batches`` and ``untimed_samples``."""
         now = perf_counter_ns()
         self.asked_ns.append(began)
         self.asked_weights.append(1 + self.untimed_batches)
@@ -158,8 +160,12 @@ class EpochRecorder:
         self.untimed_batches = self.untimed_samples = 0
         if self._bar is not None:
             self._show(samples, now)
+        elif now - began < TINY_NS:  # timing costs a few µs: keep that under 0.5%
+            self.skip = TINY_SAMPLE_EVERY - 1
+        elif now - began < CHEAP_NS:
+            self.skip = SAMPLE_EVERY - 1
         else:
-            self.skip = SAMPLE_EVERY - 1 if now - began < CHEAP_NS else 0
+            self.skip = 0
 
     def epoch_ended(self, began: int) -> None:
         """The loop asked past the last batch at ``began`` (that wait counts too)."""
@@ -222,7 +228,8 @@ class LoaderStats:
     memory or pickled, in a worker process). Batches that take under a
     millisecond are timed one in 16 (the totals are scaled up to all batches;
     the percentiles are those of the timed ones); with ``num_workers=0`` so
-    is the loop's wait for them, which is their computation.
+    is the loop's wait for them, which is their computation, and batches
+    under 0.1 ms are timed one in 64.
     """
 
     epoch: int
