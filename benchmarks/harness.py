@@ -53,12 +53,12 @@ class Config:
     mode: str = ""
     args: tuple[str, ...] = field(default_factory=tuple)
 
-    def with_opencv(self) -> Config:
-        """The same gluondata row with ``GLUONDATA_IMAGE_BACKEND=opencv``."""
+    def with_pillow(self) -> Config:
+        """The same gluondata row with the Pillow image backend (``--image-backend pillow``)."""
         return replace(
             self,
-            dataset=f"{self.dataset} with `GLUONDATA_IMAGE_BACKEND=opencv`",
-            args=(*self.args, "--image-backend", "opencv"),
+            dataset=f"{self.dataset} with the Pillow backend",
+            args=(*self.args, "--image-backend", "pillow"),
         )
 
 

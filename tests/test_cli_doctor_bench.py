@@ -56,6 +56,18 @@ def test_doctor_exits_non_zero_when_a_loader_would_fail(monkeypatch, capsys):
     )
 
 
+def test_an_opencv_that_does_not_import_fails_the_default_backend_only(monkeypatch):
+    from gluondata.image import _backend
+
+    monkeypatch.setattr(_backend, "_opencv_installed", lambda: False)
+    monkeypatch.setattr(_backend, "_process_choice", "pillow")
+    (finding,) = [f for f in _doctor.check_image_backends(0.01) if "opencv" in f.check]
+    assert finding.level == "ok" and "does not import" in finding.detail
+    monkeypatch.setattr(_backend, "_process_choice", "opencv")
+    (finding,) = [f for f in _doctor.check_image_backends(0.01) if "opencv" in f.check]
+    assert finding.level == "fail" and "opencv-python-headless" in finding.fix
+
+
 def test_doctor_runs_as_a_command():
     done = subprocess.run(
         [sys.executable, "-m", "gluondata", "doctor", "--shm-budget", str(1 << 40)],

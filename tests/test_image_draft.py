@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gluondata.image import _decode
+from gluondata.image import _decode, use_backend
 from gluondata.image._fused import reduction
 from gluondata.image._geometry import Plan
 from gluondata.random import sample_context
+from gluondata.vision import ImageFolderDataset
 from gluondata.vision import transforms as T
 from gluondata.vision.transforms._base import fuses_decode
 
@@ -76,6 +77,22 @@ def test_resize_decodes_at_a_reduced_scale_with_a_small_difference(decoded_sizes
     assert out.shape == reference.shape == (64, 64, 3) and out.dtype == np.uint8
     diff = np.abs(out.astype(int) - reference)
     assert diff.mean() < 2.0
+
+
+@pytest.mark.parametrize("backend", ["opencv", "pillow"])
+def test_scaled_decode_can_be_turned_off_for_the_array_paths_pixels(
+    tmp_path, decoded_sizes, backend
+):
+    (tmp_path / "c").mkdir()
+    data = photo()
+    (tmp_path / "c" / "0.jpg").write_bytes(data)
+    folder = ImageFolderDataset(tmp_path, backend=backend)
+    scaled = folder.transform_first(T.Resize(64))[0][0]
+    assert decoded_sizes == [(100, 75)]  # 1/4 scale
+    exact = folder.transform_first(T.Resize(64), scaled_decode=False)[0][0]
+    with use_backend(backend):
+        np.testing.assert_array_equal(exact, array_path(data, T.Resize(64)))
+    assert not np.array_equal(scaled, exact)
 
 
 def test_random_resized_crop_draws_the_same_box_fused_or_not():

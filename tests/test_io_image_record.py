@@ -366,6 +366,11 @@ def test_a_large_jpeg_is_decoded_at_a_reduced_scale_with_close_pixels(tmp_path, 
         full = image.imresize(image.imdecode(recordio.unpack(reader.read())[1]), 32, 24)
     diff = np.abs(fast.data[0][0].transpose(1, 2, 0).astype(int) - full.astype(int))
     assert diff.mean() < 2 and diff.max() < 12
+    exact = make(
+        rec, data_shape=(3, 24, 32), batch_size=1, resize=24, dtype="uint8", scaled_decode=False
+    ).next()
+    assert scales == [8]  # no reduced decode this time
+    np.testing.assert_array_equal(exact.data[0][0].transpose(1, 2, 0), full)
 
 
 def test_num_parts_auto_takes_the_world_from_the_launcher(ten, monkeypatch):

@@ -1,9 +1,11 @@
-"""The OpenCV image backend: JPEGs decoded by cv2.imdecode, resizes by cv2.resize."""
+"""The OpenCV image backend (the default): JPEGs decoded by cv2.imdecode, resizes by cv2.resize."""
 
 import sys
 
+import cv2
 import numpy as np
 import pytest
+from test_image_draft import array_path, fused, photo
 
 from gluondata import DataLoader, image
 from gluondata.image import _backend
@@ -12,10 +14,6 @@ from gluondata.image._resize import crop_resize
 from gluondata.random import sample_context
 from gluondata.vision import ImageFolderDataset
 from gluondata.vision import transforms as T
-
-cv2 = pytest.importorskip("cv2")
-
-from test_image_draft import array_path, fused, photo  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -107,12 +105,14 @@ def test_single_channel_keeps_its_axis(opencv):
     assert out.shape == (30, 40, 1)
 
 
-def test_pillow_stays_the_default():
+def test_opencv_is_the_default_and_pillow_a_choice():
     src = pixels()
     plan = Plan((0, 0, 80, 60), (40, 30), 1)
-    with_pillow = crop_resize(src, plan)
-    image.set_backend("opencv")
-    assert not np.array_equal(with_pillow, crop_resize(src, plan))
+    assert image.get_backend() == "opencv"
+    by_default = crop_resize(src, plan)
+    np.testing.assert_array_equal(by_default, cv2.resize(src, (40, 30)))
+    image.set_backend("pillow")
+    assert not np.array_equal(by_default, crop_resize(src, plan))
 
 
 def test_fused_decode_matches_the_array_path_with_opencv(opencv):
@@ -148,7 +148,7 @@ def test_a_bad_backend_name_and_a_missing_opencv_are_clear(monkeypatch):
         T.Compose([T.Resize(8)], backend="PIL")
     image.set_backend("opencv")
     monkeypatch.setitem(sys.modules, "cv2", None)
-    with pytest.raises(ImportError, match=r"gluondata\[opencv\]"):
+    with pytest.raises(ImportError, match=r"pip install opencv-python-headless"):
         crop_resize(pixels(), Plan((0, 0, 80, 60), (40, 30), 1))
     monkeypatch.setattr(_backend, "_opencv_installed", lambda: False)
     with pytest.raises(ImportError, match=r"'opencv' needs OpenCV.*installed here: 'pillow'\)"):
@@ -204,6 +204,7 @@ def test_image_record_iter_resamples_with_opencv_in_every_worker(monkeypatch, tm
 
 
 def test_a_dataset_compose_or_call_can_choose_its_own_backend(tmp_path, calls):
+    image.set_backend("pillow")
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "0.jpg").write_bytes(photo(120, 90))
     crop = T.Compose([T.Resize(48), T.ToTensor()])
@@ -282,6 +283,7 @@ def test_image_record_iter_takes_a_backend(tmp_path):
     def image_iter(**kwargs):
         return next(iter(ImageIter(**args, resize=80, **kwargs))).data[0]
 
+    image.set_backend("pillow")
     for first_batch in (record_iter, image_iter):
         with_opencv = first_batch(backend="opencv")
         assert not np.array_equal(first_batch(), with_opencv)

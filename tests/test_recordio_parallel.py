@@ -7,6 +7,7 @@ import sys
 import textwrap
 import threading
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -146,3 +147,32 @@ def test_a_killed_writer_leaves_an_index_that_fits_the_file(tmp_path):
     assert len(keys) >= 300 and keys == list(range(len(keys)))
     for i in keys:
         assert reader.read_idx(i) == bytes([i % 251]) * (i % 2000)
+
+
+@pytest.mark.parametrize(
+    ("cut", "kept"),
+    [
+        (lambda last: last[:-2], 2),  # the offset's first digits: before the line above's
+        (lambda last: last.split(b"\t")[0], 2),  # the key only, no tab
+        (lambda last: last, 3),  # a whole last line that only lacks its newline
+    ],
+)
+def test_a_last_idx_line_cut_short_by_a_kill_is_ignored_with_a_warning(tmp_path, cut, kept):
+    prefix = str(tmp_path / "torn")
+    with recordio.MXIndexedRecordIO(prefix + ".idx", prefix + ".rec", "w") as writer:
+        for i in range(3):
+            writer.write_idx(i, bytes([i]) * 40)
+    with open(prefix + ".idx", "rb") as f:
+        *lines, last = f.read().rstrip(b"\n").split(b"\n")
+    with open(prefix + ".idx", "wb") as f:
+        f.write(b"\n".join([*lines, cut(last)]))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        reader = recordio.MXIndexedRecordIO(prefix + ".idx", prefix + ".rec", "r")
+    messages = [str(w.message) for w in caught]
+    if kept == 2:
+        assert len(messages) == 1 and "torn.idx: line 3 has no newline" in messages[0]
+    else:
+        assert messages == []
+    assert reader.keys.tolist() == list(range(kept))
+    assert [reader.read_idx(i) for i in range(kept)] == [bytes([i]) * 40 for i in range(kept)]

@@ -55,8 +55,8 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--thread-pool", action="store_true", help="workers are threads")
     parser.add_argument(
         "--image-backend",
-        choices=("pillow", "opencv"),
-        default="pillow",
+        choices=("opencv", "pillow"),
+        default="opencv",
         help="gluondata's image backend (sets GLUONDATA_IMAGE_BACKEND before any worker starts)",
     )
 

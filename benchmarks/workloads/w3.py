@@ -172,7 +172,7 @@ NATIVE = "`vision.ImageFolderDataset` + `vision.transforms`"
 _TORCH = Config("torch", USER, 2, "processes")
 _GLUONDATA_USER = Config("gluondata", USER, 2, "processes", ("--dataset", "user"))
 _GLUONDATA_NATIVE = Config("gluondata", NATIVE, 2, "processes", ("--dataset", "native"))
-_GLUONDATA_OPENCV = _GLUONDATA_NATIVE.with_opencv()
+_GLUONDATA_PILLOW = _GLUONDATA_NATIVE.with_pillow()
 TF_IN_GRAPH = Config(
     "tf",
     "tf.data in-graph: `read_file`, `decode_and_crop_jpeg` (`sample_distorted_bounding_box`), "
@@ -208,7 +208,7 @@ WORKLOAD = Workload(
         Config("gluondata", USER, 2, "threads", ("--dataset", "user", "--thread-pool")),
         _GLUONDATA_NATIVE,
         Config("gluondata", NATIVE, 2, "threads", ("--dataset", "native", "--thread-pool")),
-        _GLUONDATA_OPENCV,
+        _GLUONDATA_PILLOW,
     ),
     epochs=3,
     batch_bytes=BATCH_SIZE * SAMPLE_BYTES,
@@ -224,12 +224,6 @@ WORKLOAD = Workload(
             1.5,
         ),
         Target("gluondata native ≥ 2x PyTorch (issues 5, 18)", _GLUONDATA_NATIVE, _TORCH, 2.0),
-        Target(
-            "gluondata native with the OpenCV backend ≥ 2x PyTorch (issue 5)",
-            _GLUONDATA_OPENCV,
-            _TORCH,
-            2.0,
-        ),
         Target(
             "gluondata with the PIL transform ≥ 1.1x PyTorch (issue 5)",
             _GLUONDATA_USER,

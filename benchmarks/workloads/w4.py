@@ -129,8 +129,7 @@ _MXNET_ITER = Config("mxnet", RECORD_ITER, 2, "C++ threads", ("--dataset", "iter
 _GLUONDATA_USER = Config("gluondata", USER, 2, "processes", ("--dataset", "user"))
 _GLUONDATA_NATIVE = Config("gluondata", NATIVE, 2, "processes", ("--dataset", "native"))
 _GLUONDATA_ITER = Config("gluondata", RECORD_ITER, 2, "processes", ("--dataset", "iter"))
-_GLUONDATA_ITER_OPENCV = _GLUONDATA_ITER.with_opencv()
-_GLUONDATA_OPENCV = _GLUONDATA_NATIVE.with_opencv()
+_GLUONDATA_PILLOW = _GLUONDATA_NATIVE.with_pillow()
 
 WORKLOAD = Workload(
     key="w4",
@@ -150,9 +149,8 @@ WORKLOAD = Workload(
         Config("gluondata", USER, 2, "threads", ("--dataset", "user", "--thread-pool")),
         _GLUONDATA_NATIVE,
         Config("gluondata", NATIVE, 2, "threads", ("--dataset", "native", "--thread-pool")),
-        _GLUONDATA_OPENCV,
+        _GLUONDATA_PILLOW,
         _GLUONDATA_ITER,
-        _GLUONDATA_ITER_OPENCV,
     ),
     epochs=3,
     batch_bytes=w3.BATCH_SIZE * w3.SAMPLE_BYTES,
@@ -173,20 +171,8 @@ WORKLOAD = Workload(
             2.0,
         ),
         Target(
-            "gluondata native with the OpenCV backend ≥ 2x MXNet's C++ `ImageRecordIter` (issue 4)",
-            _GLUONDATA_OPENCV,
-            _MXNET_ITER,
-            2.0,
-        ),
-        Target(
             "gluondata `io.ImageRecordIter` ≥ 2x MXNet's (issue 18)",
             _GLUONDATA_ITER,
-            _MXNET_ITER,
-            2.0,
-        ),
-        Target(
-            "gluondata `io.ImageRecordIter` with the OpenCV backend ≥ 2x MXNet's (issue 6)",
-            _GLUONDATA_ITER_OPENCV,
             _MXNET_ITER,
             2.0,
         ),

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .._stages import STAGES, next_record, thread_clock
+from ..image._backend import DEFAULT_BACKEND
 from ..random import SampleKey, new_streams, seeded_globals, set_sample_key, set_streams
 from . import crash_watch
 from .bad_samples import MAX_ATTEMPTS, BadSample, describe_error, substitute_index
@@ -55,7 +56,7 @@ class BatchJob:
     seed: int
     seed_globals: bool
     on_bad_sample: str = "raise"
-    image_backend: str = "pillow"  # the main process's, which worker processes start with
+    image_backend: str = DEFAULT_BACKEND  # the main process's, which worker processes start with
 
 
 class Outcome(NamedTuple):

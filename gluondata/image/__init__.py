@@ -1,10 +1,10 @@
-"""``mx.image`` on numpy and Pillow: decode, resize, crop, normalize, augment.
+"""``mx.image`` on numpy, OpenCV and Pillow: decode, resize, crop, normalize, augment.
 
 Images are numpy arrays in HWC layout (height, width, channels), uint8 as
 decoded. Sizes passed as tuples are ``(width, height)``, as in MXNet. The
 integer geometry (``scale_down``, ``resize_short`` sizes, crop boxes) is
-MXNet's exactly; interpolated pixels come from the backend's filters: Pillow's by default,
-OpenCV's (MXNet's own) with ``set_backend("opencv")`` or ``backend="opencv"``
+MXNet's exactly; interpolated pixels come from the backend's filters: OpenCV's (MXNet's own)
+by default, Pillow's anti-aliased ones with ``set_backend("pillow")`` or ``backend="pillow"``
 (nearest-neighbour, done in numpy, is exact either way).
 
 Random functions and augmenters draw from the current sample's generator

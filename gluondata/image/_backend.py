@@ -1,4 +1,4 @@
-"""Which library decodes and resizes images: Pillow (the default) or OpenCV.
+"""Which library decodes and resizes images: OpenCV (the default, MXNet's own) or Pillow.
 
 The backend in force is, first match wins:
 
@@ -6,13 +6,14 @@ The backend in force is, first match wins:
    function given ``backend=`` — which enters :func:`use_backend` around its work;
 2. the process-wide choice of :func:`set_backend`;
 3. ``GLUONDATA_IMAGE_BACKEND``, read once, as the initial process-wide choice;
-4. ``"pillow"``.
+4. ``"opencv"``.
 
-Under ``"opencv"`` (``pip install 'gluondata[opencv]'``) colour JPEGs decode
-with ``cv2.imdecode`` and interpolated resizes use ``cv2.resize`` — MXNet's own
-libraries. A DataLoader's worker processes start with the main process's
-choice, whatever the start method. Pixels depend on a choice, never on what
-happens to be installed.
+Under ``"opencv"`` colour JPEGs decode with ``cv2.imdecode`` and interpolated
+resizes use ``cv2.resize`` (no anti-aliasing), as in MXNet; under ``"pillow"``
+they use Pillow's anti-aliased filters. OpenCV (``opencv-python-headless``) is
+a dependency, so pixels depend on a choice, never on what happens to be
+installed. A DataLoader's worker processes start with the main process's
+choice, whatever the start method.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from types import ModuleType
 __all__ = [
     "BACKENDS",
     "BACKEND_VARIABLE",
+    "DEFAULT_BACKEND",
     "available_backends",
     "check_backend",
     "get_backend",
@@ -39,7 +41,8 @@ __all__ = [
 
 BACKENDS = ("pillow", "opencv")
 BACKEND_VARIABLE = "GLUONDATA_IMAGE_BACKEND"
-_OPENCV_EXTRA = "pip install 'gluondata[opencv]'"
+DEFAULT_BACKEND = "opencv"
+_OPENCV_INSTALL = "pip install opencv-python-headless (a dependency of gluondata)"
 
 _process_choice: str | None = None
 _scoped: ContextVar[str | None] = ContextVar("gluondata_image_backend", default=None)
@@ -73,8 +76,8 @@ def check_backend(name: str, source: str = "image backend") -> str:
             f"unknown {source} {name!r}: choose 'pillow' or 'opencv' (installed here: {installed})"
         )
     raise ImportError(
-        f"{source} 'opencv' needs OpenCV, which is not installed (installed here: "
-        f"{installed}): {_OPENCV_EXTRA}"
+        f"{source} 'opencv' needs OpenCV, which does not import here (installed here: "
+        f"{installed}): {_OPENCV_INSTALL}, or choose 'pillow'"
     )
 
 
@@ -83,7 +86,7 @@ def set_backend(name: str) -> None:
 
     Parameters
     ----------
-    name : {"pillow", "opencv"}
+    name : {"opencv", "pillow"}
         The library that decodes JPEGs and resizes images.
     """
     global _process_choice
@@ -97,7 +100,7 @@ def get_backend() -> str:
     if scoped is not None:
         return scoped
     if _process_choice is None:
-        initial = os.environ.get(BACKEND_VARIABLE, "pillow")
+        initial = os.environ.get(BACKEND_VARIABLE, DEFAULT_BACKEND)
         _process_choice = check_backend(initial, f"{BACKEND_VARIABLE} value")
     return _process_choice
 
@@ -125,5 +128,5 @@ def opencv() -> ModuleType:
     try:
         import cv2
     except ImportError as err:
-        raise ImportError(f"the 'opencv' image backend needs OpenCV: {_OPENCV_EXTRA}") from err
+        raise ImportError(f"the 'opencv' image backend needs OpenCV: {_OPENCV_INSTALL}") from err
     return cv2

@@ -1,4 +1,4 @@
-"""Decode encoded images (JPEG, PNG, ...) to numpy HWC uint8 with Pillow.
+"""Decode encoded images (JPEG, PNG, ...) to numpy HWC uint8: OpenCV, libjpeg-turbo or Pillow.
 
 The conversions follow MXNet's OpenCV decoder: RGB (or BGR) with alpha
 dropped, palette expanded, 16-bit samples cut to their high byte; grayscale
@@ -7,14 +7,15 @@ orientation is applied only to JPEGs whose first segment is not JFIF.
 
 :func:`open_image` parses the header only, so a caller that knows the output
 will be small can ask the JPEG decoder for a reduced scale (``Image.draft``)
-before the pixels are decoded (see :mod:`gluondata.image._fused`). Under
-``GLUONDATA_IMAGE_BACKEND=opencv``, :func:`to_array` decodes colour JPEGs with
+before the pixels are decoded (see :mod:`gluondata.image._fused`). Under the
+default ``"opencv"`` backend, :func:`to_array` decodes colour JPEGs with
 ``cv2.imdecode`` (the same libjpeg-turbo pixels, without Pillow's copy out of
 its 4-byte layout); anything OpenCV cannot decode goes to Pillow, which then
-decodes it or raises the error naming its source. Under the default Pillow
-backend, baseline and progressive RGB JPEGs are decoded by libjpeg-turbo through
-``simplejpeg`` (:func:`turbo_rgb`): the same pixels as Pillow's decoder, at
-every DCT scale, without Pillow's copy out of its 4-byte layout.
+decodes it or raises the error naming its source. Under the Pillow backend,
+baseline and progressive RGB JPEGs are decoded by libjpeg-turbo through
+``simplejpeg`` (:func:`turbo_rgb`), as are reduced-scale decodes under both:
+the same pixels as Pillow's decoder, at every DCT scale, without Pillow's
+copy out of its 4-byte layout.
 """
 
 from __future__ import annotations

@@ -10,11 +10,14 @@ filter then also reads the pixels just outside the box, so a crop's border
 pixels differ slightly from the array path's. Without a reduction, the image is
 cropped first and the crop resized, which gives the array path's pixels
 exactly. docs/vision.md gives the measured speed-up and pixel difference.
+Within :func:`scaled_decode` ``(False)`` every decode is at full size.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 
 import numpy as np
 from PIL import Image
@@ -25,9 +28,20 @@ from ._decode import Encoded, draft, load, pixels, to_array, turbo_rgb
 from ._geometry import Plan, Size
 from ._resize import crop_resize, pil_resize
 
-__all__ = ["REDUCTIONS", "decode_plan", "reduction"]
+__all__ = ["REDUCTIONS", "decode_plan", "reduction", "scaled_decode"]
 
 REDUCTIONS = (8, 4, 2)
+_scaled: ContextVar[bool] = ContextVar("gluondata_scaled_decode", default=True)
+
+
+@contextlib.contextmanager
+def scaled_decode(allowed: bool) -> Iterator[None]:
+    """Allow (or, with False, forbid) reduced-scale JPEG decodes in this thread within the block."""
+    token = _scaled.set(allowed)
+    try:
+        yield
+    finally:
+        _scaled.reset(token)
 
 
 def reduction(box_size: Size, out_size: Size) -> int:
@@ -57,10 +71,10 @@ def decode_plan(
     if not (direct and fits):
         return crop_resize(to_array(enc, flag, to_rgb), plan)
     resize = plan.size != (w, h)
-    factor = reduction((w, h), plan.size) if resize else 1
+    factor = reduction((w, h), plan.size) if resize and _scaled.get() else 1
     if factor == 1 and use_opencv():  # the array path: OpenCV decodes and resizes
         return crop_resize(to_array(enc, flag, to_rgb), plan)
-    fast = flag != 0 and not use_opencv()
+    fast = flag != 0
     if fast and factor == 1:
         decoded = turbo_rgb(enc, 1, to_rgb)
         if decoded is not None:  # the array path's pixels, without copying the image into Pillow

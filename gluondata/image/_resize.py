@@ -1,17 +1,15 @@
-"""Crop and resize HW / HWC numpy arrays: numpy for nearest, Pillow's filters otherwise.
+"""Crop and resize HW / HWC numpy arrays: numpy for nearest, the backend's filters otherwise.
 
 Nearest-neighbour picks ``src = floor(dst * src_len / dst_len)``, OpenCV's
 (and so MXNet's) convention, exactly, for any dtype and channel count. The
-other interpolations use Pillow's filters (bilinear, bicubic, box for "area",
-Lanczos), which anti-alias when shrinking, so their pixels differ slightly
-from OpenCV's. uint8 with 1 or 3 channels goes through Pillow in one call;
-other layouts and dtypes channel by channel in 32-bit float, then back to the
-input dtype (rounded and clipped for integers).
-
-Under ``GLUONDATA_IMAGE_BACKEND=opencv`` (see :mod:`gluondata.image._backend`),
-interpolated resizes use OpenCV's ``cv2.resize`` instead — MXNet's own
-filters, without anti-aliasing when shrinking, and about eight times faster
-than Pillow's.
+other interpolations use OpenCV's ``cv2.resize`` under the default
+``"opencv"`` backend (see :mod:`gluondata.image._backend`) — MXNet's own
+filters, without anti-aliasing when shrinking, about eight times faster than
+Pillow's. Under ``"pillow"`` (and for dtypes OpenCV does not resize) they use
+Pillow's filters (bilinear, bicubic, box for "area", Lanczos), which
+anti-alias when shrinking: uint8 with 1 or 3 channels in one call, other
+layouts and dtypes channel by channel in 32-bit float, then back to the input
+dtype (rounded and clipped for integers).
 """
 
 from __future__ import annotations

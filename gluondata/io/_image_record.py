@@ -192,7 +192,10 @@ class ImageRecordIter(BatchIter):
         by records with an .idx, by bytes without, as MXNet; ``num_parts="auto"``:
         the world size and rank, see :func:`gluondata.distributed.world`), ``dtype``
         (None/float32, ``uint8`` or ``int8``: raw pixels, not normalized),
-        ``thread_pool`` (gluondata: threads instead of processes); ``ctx``,
+        ``thread_pool`` (gluondata: threads instead of processes),
+        ``scaled_decode`` (gluondata, default True: decode a JPEG at 1/2, 1/4 or
+        1/8 scale when the crop is at least that much larger than the output;
+        False: always at full size, the exact pixels); ``ctx``,
         ``device_id``, ``shuffle_chunk_size`` and ``shuffle_chunk_seed`` are
         accepted and ignored.
 

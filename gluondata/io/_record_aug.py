@@ -178,11 +178,12 @@ class RecordImagePipeline:
         x0, y0, w, h = box
         out = (self.width, self.height)
         exact = (w, h) == out and float(x0).is_integer() and float(y0).is_integer()
-        factor = 1 if exact else reduction((w, h), out)
+        scaled = self.p["scaled_decode"] and not exact
+        factor = reduction((w, h), out) if scaled else 1
         opencv = _opencv_box(box)
         if enc.img.format != "JPEG" or enc.orientation != 1 or (factor == 1 and opencv):
             return self._resample(to_array(enc, self.flag, True), box, out)
-        decoded = turbo_rgb(enc, factor) if self.flag != 0 and not use_opencv() else None
+        decoded = turbo_rgb(enc, factor) if self.flag != 0 else None
         if decoded is not None and exact:  # libjpeg-turbo's pixels, cropped without a copy
             return decoded[int(y0) : int(y0) + out[1], int(x0) : int(x0) + out[0]]
         if decoded is not None:

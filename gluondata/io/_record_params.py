@@ -97,6 +97,7 @@ PARAMS: list[Param] = [
         ("ctx", "gpu", "str"),
         ("dtype", None, "dtype"),
         ("thread_pool", False, "bool"),
+        ("scaled_decode", True, "bool"),
     ),
     *_group(
         "auxiliary",

@@ -1,11 +1,11 @@
 """MXRecordIO and MXIndexedRecordIO: sequential and keyed access to a .rec file."""
 
-
 from __future__ import annotations
 
 import errno
 import os
 import threading
+import warnings
 from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
@@ -276,9 +276,41 @@ class MXIndexedRecordIO(MXRecordIO):
                 f"`gluondata inspect {self.uri} --build-index`",
                 self.idx_path,
             ) from None
-        index = RecordIndex.parse(data, self.idx_path, self.key_type)
+        index = RecordIndex.parse(data, self.idx_path, self.key_type) if self._whole(data) else None
+        if index is None:
+            lines = data.count(b"\n") + 1
+            warnings.warn(
+                f"{self.idx_path}: line {lines} has no newline and names no record after the "
+                "line before: a writer was stopped while writing it, so it is ignored "
+                "(gluondata.recordio.build_index rebuilds the .idx from the .rec)",
+                stacklevel=3,
+            )
+            index = RecordIndex.parse(data[: data.rindex(b"\n") + 1], self.idx_path, self.key_type)
         index.bind(self._reader().size, self.uri)
         return index
+
+    def _whole(self, data: bytes) -> bool:
+        """False if the .idx's last line has no newline and was cut short by a stopped writer.
+
+        A writer's lines end with a newline and their offsets grow; a line cut short has no
+        tab, or an offset (the first digits of one) that is not after the line before's or
+        points at no record.
+        """
+        if not data or data.endswith(b"\n") or b"\n" not in data:
+            return True
+        head, _, last = data.rpartition(b"\n")
+        try:
+            offset = int(RecordIndex.parse(last, self.idx_path, self.key_type).offsets[0])
+        except RecordIOError:
+            return False
+        before = RecordIndex.parse(head.rpartition(b"\n")[2], self.idx_path, self.key_type)
+        source = self._reader()
+        return (
+            (len(before.offsets) == 0 or offset > int(before.offsets[0]))
+            and offset % 4 == 0
+            and 0 <= offset <= source.size - 8
+            and starts_record(Window(source.pread, source.chunk), offset)
+        )
 
     @property
     def keys(self) -> KeyList:

@@ -18,6 +18,7 @@ from .._loader.fetch import add_note
 from ..dataset import Dataset
 from ..image._backend import check_backend, use_backend
 from ..image._decode import Buffer, Encoded, check_flag, open_image, to_array
+from ..image._fused import scaled_decode
 from ..random import indexed
 from .transforms._base import Transform, fuses_decode
 
@@ -84,29 +85,33 @@ class EncodedImageDataset(Dataset):
                 return self._transform(img, label)
         return img, label
 
-    def transform_first(self, fn: Callable[[Any], Any], lazy: bool = True) -> Dataset:
+    def transform_first(
+        self, fn: Callable[[Any], Any], lazy: bool = True, scaled_decode: bool = True
+    ) -> Dataset:
         """Like :meth:`Dataset.transform_first`; a built-in transform also fuses the decode.
 
         When ``fn`` is a built-in transform (or a ``Compose`` of them) whose
         first step crops or resizes, the image is decoded and cropped in one
         go, at a reduced JPEG scale when the output is much smaller than the
-        crop. Random draws are the same as on the decoded image. A subclass
-        of a built-in transform that overrides ``forward``, ``__call__`` or
-        ``decode_apply``, and any other callable, is applied to the decoded
-        image instead.
+        crop (``scaled_decode=False``: always at full size, which gives the
+        array path's pixels exactly). Random draws are the same as on the
+        decoded image. A subclass of a built-in transform that overrides
+        ``forward``, ``__call__`` or ``decode_apply``, and any other callable,
+        is applied to the decoded image instead.
         """
         if lazy and self._transform is None and fuses_decode(fn):
             batched = type(self).encoded_many is not EncodedImageDataset.encoded_many
-            return (_BatchedDecodeFused if batched else _DecodeFused)(self, fn)
+            return (_BatchedDecodeFused if batched else _DecodeFused)(self, fn, scaled_decode)
         return super().transform_first(fn, lazy)
 
 
 class _DecodeFused(Dataset):
     """``(fn(decode(image)), label)``, with ``fn`` steering the decode."""
 
-    def __init__(self, source: EncodedImageDataset, fn: Transform) -> None:
+    def __init__(self, source: EncodedImageDataset, fn: Transform, scaled: bool) -> None:
         self._source = source
         self._fn = fn
+        self._scaled = scaled
 
     def __len__(self) -> int:
         return len(self._source)
@@ -116,7 +121,7 @@ class _DecodeFused(Dataset):
 
     def _sample(self, idx: int, item: EncodedSample) -> tuple[Any, Any]:
         data, name, label = item
-        with use_backend(self._source._backend):
+        with use_backend(self._source._backend), scaled_decode(self._scaled):
             return self._source.decode(idx, data, name, self._fn.decode_apply), label
 
     def __repr__(self) -> str:
