@@ -61,6 +61,7 @@ def decoders(data: bytes) -> dict[str, Callable[[], np.ndarray]]:
 
 
 def main() -> None:
+    """Print each decoder's time and its mean absolute difference from Pillow's pixels."""
     data = sample_jpeg()
     exact = decoders(data)["pillow"]().astype(np.int16)
     print(f"{len(data)} byte JPEG, {exact.shape[1]}x{exact.shape[0]}")

@@ -32,6 +32,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -59,7 +60,8 @@ def make_folder(root: Path, images: int) -> Path:
     return root / "images"
 
 
-def tiny_model():
+def tiny_model() -> Any:
+    """A small compiled CNN (a ``keras.Model``) for the images."""
     import keras
 
     model = keras.Sequential(
@@ -75,7 +77,7 @@ def tiny_model():
     return model
 
 
-def pipeline(name: str, folder: Path, cache_bytes: int):
+def pipeline(name: str, folder: Path, cache_bytes: int) -> Any:
     """The Keras input for pipeline ``name``."""
     if name.startswith("gluondata"):
         import gluondata as gd
@@ -120,11 +122,13 @@ def run_one(name: str, folder: Path, cache_bytes: int, epochs: int) -> dict:
         return total
 
     class Probe(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
+        """Times each epoch and reads the memory at its end."""
+
+        def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             self.start = time.perf_counter()
             self.cpu_start = cpu_time()
 
-        def on_epoch_end(self, epoch, logs=None):
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             seconds.append(time.perf_counter() - self.start)
             cpu_seconds.append(cpu_time() - self.cpu_start)
             gc.collect()
@@ -145,6 +149,7 @@ def run_one(name: str, folder: Path, cache_bytes: int, epochs: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run each pipeline in a fresh process; print a Markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=2000)
     parser.add_argument("--epochs", type=int, default=3)

@@ -102,6 +102,7 @@ def measure(samples: int, repeats: int) -> list[tuple[str, str, float, float, fl
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Measure fresh, resumed and replayed first batches; print a Markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=10_000_000)
     parser.add_argument("--repeats", type=int, default=5)

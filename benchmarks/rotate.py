@@ -63,6 +63,7 @@ def cases() -> dict[str, Callable[[], object]]:
 
 
 def main() -> None:
+    """Print the time per call of each rotation as a Markdown table."""
     print(f"| rotation of one {SIZE}x{SIZE} RGB image ({ANGLE:g} degrees) | ms per call |")
     print("|---|---|")
     for name, fn in cases().items():

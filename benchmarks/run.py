@@ -1,7 +1,9 @@
-"""Run the benchmark workloads for gluondata and its peers; write benchmarks/RESULTS.md.
+"""Run the benchmark workloads for gluondata and its peers; update benchmarks/RESULTS.md.
 
 Usage: ``python benchmarks/run.py [--workloads w1 w2 w3 w4 w5] [--epochs N] [--rounds 1]
-[--skip-peers]`` (default: every workload, each with its own number of timed epochs).
+[--skip-peers] [--output FILE]`` (default: every workload, each with its own number of timed
+epochs). In an existing output file only the sections of the workloads that ran, the header and
+*How measured* are replaced; sections written by hand stay as they are.
 Peers run with the virtualenvs made by ``benchmarks/setup_peers.sh``; a missing one is noted in
 the table. A workload is one module (like ``workloads/w1.py``) defining a ``harness.Workload``,
 plus one ``run_<key>`` function in each runner (``peers/``).
@@ -42,6 +44,12 @@ class Contender:
     peer: bool = False
 
 
+def _peer(key: str, name: str) -> Contender:
+    """A peer: ``peers/<key>_runner.py`` run by the virtualenv ``benchmarks/.venv-<key>``."""
+    python = HERE / f".venv-{key}" / "bin" / "python"
+    return Contender(name, python, HERE / "peers" / f"{key}_runner.py", peer=True)
+
+
 CONTENDERS: dict[str, Contender] = {
     "numpy": Contender(
         "no loader, 1 core", Path(sys.executable), HERE / "peers" / "numpy_runner.py"
@@ -49,36 +57,11 @@ CONTENDERS: dict[str, Contender] = {
     "gluondata": Contender(
         "gluondata", Path(sys.executable), HERE / "peers" / "gluondata_runner.py"
     ),
-    "torch": Contender(
-        "PyTorch",
-        HERE / ".venv-torch" / "bin" / "python",
-        HERE / "peers" / "torch_runner.py",
-        peer=True,
-    ),
-    "mxnet": Contender(
-        "MXNet",
-        HERE / ".venv-mxnet" / "bin" / "python",
-        HERE / "peers" / "mxnet_runner.py",
-        peer=True,
-    ),
-    "tf": Contender(
-        "tf.data",
-        HERE / ".venv-tf" / "bin" / "python",
-        HERE / "peers" / "tf_runner.py",
-        peer=True,
-    ),
-    "grain": Contender(
-        "Grain",
-        HERE / ".venv-grain" / "bin" / "python",
-        HERE / "peers" / "grain_runner.py",
-        peer=True,
-    ),
-    "spdl": Contender(
-        "SPDL",
-        HERE / ".venv-spdl" / "bin" / "python",
-        HERE / "peers" / "spdl_runner.py",
-        peer=True,
-    ),
+    "torch": _peer("torch", "PyTorch"),
+    "mxnet": _peer("mxnet", "MXNet"),
+    "tf": _peer("tf", "tf.data"),
+    "grain": _peer("grain", "Grain"),
+    "spdl": _peer("spdl", "SPDL"),
 }
 
 
@@ -205,7 +188,7 @@ def run_workload(
 
 
 def main() -> None:
-    """Parse the command line, run the workloads, write RESULTS.md."""
+    """Parse the command line, run the workloads, write or update RESULTS.md."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--workloads", nargs="+", choices=sorted(WORKLOADS), default=sorted(WORKLOADS)
@@ -229,8 +212,14 @@ def main() -> None:
         rows = run_workload(workload, epochs, args.rounds, args.timeout, args.skip_peers)
         extra = workload.extra(DATA / workload.key) if workload.extra else ""
         tables.append(report.Table(workload, rows, epochs, extra))
-    args.output.write_text(report.render(tables, args.rounds, (load_before, os.getloadavg())))
-    print(f"wrote {args.output}")
+    load = (load_before, os.getloadavg())
+    if args.output.exists():
+        text = report.merge(args.output.read_text(), tables, args.rounds, load)
+        print(f"updated {args.output}: {', '.join(t.workload.title.split(':')[0] for t in tables)}")
+    else:
+        text = report.render(tables, args.rounds, load)
+        print(f"wrote {args.output}")
+    args.output.write_text(text)
 
 
 if __name__ == "__main__":

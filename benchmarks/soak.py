@@ -16,6 +16,7 @@ import contextlib
 import os
 import random
 import time
+from typing import Any
 
 import numpy as np
 import psutil
@@ -59,7 +60,8 @@ def memory() -> dict[str, float]:
     }
 
 
-def soak(minutes: float, workers: int, samples: int, batch_size: int, seed: int) -> dict:
+def soak(minutes: float, workers: int, samples: int, batch_size: int, seed: int) -> dict[str, Any]:
+    """Read epochs for ``minutes`` while killing random workers; count what went wrong."""
     rng = random.Random(seed)
     data = Payload(samples, 0.0005)
     in_flight = 2 * workers
@@ -101,6 +103,7 @@ def soak(minutes: float, workers: int, samples: int, batch_size: int, seed: int)
 
 
 def main() -> None:
+    """Run the soak test from the command line; print its counts as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=1.0)
     parser.add_argument("--workers", type=int, default=4)

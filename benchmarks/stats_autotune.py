@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
@@ -119,7 +120,9 @@ def measure(workload: str, dataset: str, options: dict, epochs: int, stats: bool
     }
 
 
-def _child(workload: str, dataset: str, options: dict, epochs: int, stats: bool = True):
+def _child(
+    workload: str, dataset: str, options: dict[str, Any], epochs: int, stats: bool = True
+) -> dict[str, Any]:
     spec = json.dumps([workload, dataset, options, epochs, stats])
     out = subprocess.run(
         [sys.executable, __file__, "child", spec],
@@ -226,6 +229,7 @@ def _spread(values: list[float]) -> str:
 
 
 def main() -> None:
+    """Run the ``overhead`` or ``auto`` measurement named on the command line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     over = commands.add_parser("overhead")

@@ -132,3 +132,19 @@ def test_provide_data_can_be_assigned():
     assert it.iter_next() is False and it.getpad() is None and it.getindex() is None
     with pytest.raises(StopIteration):
         it.next()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda size: io.NDArrayIter(np.zeros((4, 2)), batch_size=size),
+        lambda size: io.CSVIter(data_csv="never-read.csv", data_shape=(2,), batch_size=size),
+        lambda size: io.LibSVMIter(data_libsvm="never-read.t", data_shape=(2,), batch_size=size),
+        lambda size: io.MNISTIter(image="never-read", label="never-read", batch_size=size),
+    ],
+    ids=["NDArrayIter", "CSVIter", "LibSVMIter", "MNISTIter"],
+)
+@pytest.mark.parametrize("size", [0, -3])
+def test_the_iterators_refuse_a_batch_size_below_one_before_reading(make, size):
+    with pytest.raises(ValueError, match=f"batch_size must be positive, got {size}"):
+        make(size)

@@ -208,7 +208,7 @@ MAY_IMPORT = {
     "image": {"_stages", "random"},
     "recordio": {"image"},
     "sampler": {"random"},
-    "_loader": {"_stages", "image", "random"},
+    "_loader": {"_stages", "image", "random", "sampler"},
     "batchify": {"_loader"},
     "dataset": {"_loader", "random", "recordio", "sampler"},
     "dataloader": {"_loader", "batchify", "distributed", "image", "random", "sampler"},

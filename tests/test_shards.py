@@ -164,6 +164,29 @@ def test_bad_shard_arguments_are_named(num_shards, shard_index, message):
         )
 
 
+@pytest.mark.parametrize(("batch_size", "last_batch"), [(2, "drop"), (0, "keep"), (-1, "keep")])
+def test_a_sharded_loader_refuses_bad_batching_as_an_unsharded_one_does(batch_size, last_batch):
+    data = ArrayDataset(np.arange(4))
+    with pytest.raises(ValueError) as unsharded:
+        DataLoader(data, batch_size=batch_size, last_batch=last_batch)
+    with pytest.raises(ValueError) as sharded:
+        DataLoader(data, batch_size=batch_size, last_batch=last_batch, num_shards=2, shard_index=0)
+    assert str(sharded.value) == str(unsharded.value)
+
+
+def test_a_sharded_batch_sampler_is_a_batch_sampler():
+    sampler = ShardedBatchSampler(RandomSampler(10, seed=1), 3, "discard", 2, 1)
+    assert isinstance(sampler, BatchSampler)
+    assert (sampler.batch_size, sampler.last_batch, sampler.num_shards, sampler.shard_index) == (
+        3,
+        "discard",
+        2,
+        1,
+    )
+    sampler.set_epoch(4)
+    assert sampler.state_dict()["sampler"] == {"seed": 1, "epoch": 4}
+
+
 def test_shards_and_batch_sampler_do_not_mix():
     with pytest.raises(ValueError, match="batch_sampler"):
         DataLoader(

@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ShardedBatchSampler", "shard_batch_count"]
+from ..sampler import BatchSampler, load_sampler_state, sampler_state
 
-LAST_BATCH_MODES = ("keep", "discard", "rollover")
+__all__ = ["ShardedBatchSampler", "shard_batch_count"]
 
 
 def shard_batch_count(length: int, batch_size: int, num_shards: int, last_batch: str) -> int:
@@ -68,7 +68,7 @@ def shard_batches(
         yield indices, valid
 
 
-class ShardedBatchSampler:
+class ShardedBatchSampler(BatchSampler):
     """Batches of one shard of every epoch's global order.
 
     With one shard it yields what :class:`~gluondata.BatchSampler` yields.
@@ -88,19 +88,11 @@ class ShardedBatchSampler:
     def __init__(
         self, sampler: Any, batch_size: int, last_batch: str, num_shards: int, shard_index: int
     ) -> None:
-        if last_batch not in LAST_BATCH_MODES:
-            raise ValueError(
-                f"last_batch must be one of {LAST_BATCH_MODES}, but got {last_batch!r}"
-            )
-        if int(batch_size) <= 0:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+        super().__init__(sampler, batch_size, last_batch)
         if int(num_shards) < 1:
             raise ValueError(f"num_shards must be at least 1, got {num_shards}")
         if not 0 <= int(shard_index) < int(num_shards):
             raise ValueError(f"shard_index must be in 0..{num_shards - 1}, got {shard_index}")
-        self._sampler = sampler
-        self._batch_size = int(batch_size)
-        self._last_batch = last_batch
         self._num_shards = int(num_shards)
         self._shard_index = int(shard_index)
         # the next epoch: its stream opens with the carry; its step k begins at global
@@ -108,21 +100,6 @@ class ShardedBatchSampler:
         self._carry = np.empty(0, dtype=np.int64)
         self._origin = 0
         self._origin_shards = self._num_shards
-
-    @property
-    def batch_size(self) -> int:
-        """Indices per full batch of this shard."""
-        return self._batch_size
-
-    @property
-    def last_batch(self) -> str:
-        """The last-batch mode."""
-        return self._last_batch
-
-    @property
-    def sampler(self) -> Any:
-        """The sampler giving the global order."""
-        return self._sampler
 
     @property
     def num_shards(self) -> int:
@@ -133,12 +110,6 @@ class ShardedBatchSampler:
     def shard_index(self) -> int:
         """Which shard this sampler yields."""
         return self._shard_index
-
-    def set_epoch(self, epoch: int) -> None:
-        """Pass ``epoch`` on to the sampler, if it has epochs (a RandomSampler does)."""
-        set_epoch = getattr(self._sampler, "set_epoch", None)
-        if set_epoch is not None:
-            set_epoch(epoch)
 
     def state_dict(self) -> dict[str, Any]:
         """The state the next epoch starts from (JSON-serializable, the same on every rank).
@@ -154,7 +125,7 @@ class ShardedBatchSampler:
             The sampler has no ``state_dict`` (the message says what to add).
         """
         return {
-            "sampler": _state_of(self._sampler),
+            "sampler": sampler_state(self._sampler),
             "carry": self._carry.tolist(),
             "origin": self._origin,
             "num_shards": self._origin_shards,
@@ -166,11 +137,7 @@ class ShardedBatchSampler:
         When the state counts steps in another number of shards, call
         :meth:`align` with the steps already done before iterating.
         """
-        load = getattr(self._sampler, "load_state_dict", None)
-        if load is not None:
-            load(state["sampler"])
-        elif state["sampler"]:
-            _state_of(self._sampler)  # raises the error saying what to add
+        load_sampler_state(self._sampler, state["sampler"])
         self._carry = np.asarray(state["carry"], dtype=np.int64).reshape(-1)
         self._origin = int(state["origin"])
         self._origin_shards = int(state["num_shards"])
@@ -223,17 +190,3 @@ class ShardedBatchSampler:
             f"ShardedBatchSampler({self._sampler!r}, batch_size={self._batch_size}, "
             f"last_batch={self._last_batch!r}, shard {self._shard_index} of {self._num_shards})"
         )
-
-
-def _state_of(sampler: Any) -> dict[str, Any]:
-    if isinstance(sampler, (list, tuple, range, np.ndarray)):
-        return {}
-    state_dict = getattr(sampler, "state_dict", None)
-    if state_dict is None:
-        name = type(sampler).__qualname__
-        raise TypeError(
-            f"cannot checkpoint the position of {name}: it has no state_dict(). Add "
-            f"{name}.state_dict() -> dict (JSON-serializable: what makes its next epoch's "
-            f"order, e.g. seed and epoch) and {name}.load_state_dict(state)"
-        )
-    return state_dict()

@@ -204,6 +204,13 @@ class DataIter:
         return None
 
 
+def positive_batch_size(batch_size: int) -> int:
+    """Return ``int(batch_size)``; raise ValueError unless it is positive."""
+    if int(batch_size) <= 0:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    return int(batch_size)
+
+
 class BatchIter(DataIter):
     """A DataIter whose subclass makes whole batches (``_next_batch``).
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ._base import BatchIter, DataBatch, DataDesc
+from ._base import BatchIter, DataBatch, DataDesc, positive_batch_size
 from ._state import check_iter_state, iter_state
 
 __all__ = ["CSVIter"]
@@ -285,9 +285,7 @@ class CSVIter(BatchIter):
         data_name: str = "data",
         label_name: str = "softmax_label",
     ) -> None:
-        super().__init__(int(batch_size))
-        if self.batch_size <= 0:
-            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        super().__init__(positive_batch_size(batch_size))
         if dtype not in (None, "float32", "int32", "int64"):
             raise ValueError(f"dtype must be None, 'float32', 'int32' or 'int64', got {dtype!r}")
         self.data_csv = os.fspath(data_csv)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ._base import BatchIter, DataBatch, DataDesc
+from ._base import BatchIter, DataBatch, DataDesc, positive_batch_size
 from ._libsvm_parse import Rows, file_list, part_lines, read_rows, split_uri
 from ._records import check_part
 from ._schedule import Schedule
@@ -82,7 +82,7 @@ class LibSVMIter(BatchIter):
         data_name: str = "data",
         label_name: str = "softmax_label",
     ) -> None:
-        super().__init__(int(batch_size))
+        super().__init__(positive_batch_size(batch_size))
         self._sparse = scipy_sparse()
         self.data_shape = tuple(int(d) for d in data_shape)
         self.label_shape = tuple(int(d) for d in label_shape)
@@ -117,8 +117,6 @@ class LibSVMIter(BatchIter):
         self._begin()
 
     def _check(self, num_parts: int, part_index: int) -> None:
-        if self.batch_size <= 0:
-            raise ValueError(f"batch_size must be positive, got {self.batch_size}")
         if len(self.data_shape) != 1 or len(self.label_shape) != 1:
             raise ValueError(
                 f"data_shape and label_shape must have one dimension, got {self.data_shape} "

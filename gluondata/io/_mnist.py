@@ -7,7 +7,7 @@ import os
 import numpy as np
 
 from ..image._idx import IDX_IMAGES, IDX_LABELS, read_idx
-from ._base import BatchIter, DataBatch, DataDesc
+from ._base import BatchIter, DataBatch, DataDesc, positive_batch_size
 from ._records import check_part
 
 __all__ = ["MNISTIter"]
@@ -62,9 +62,7 @@ class MNISTIter(BatchIter):
         data_name: str = "data",
         label_name: str = "softmax_label",
     ) -> None:
-        super().__init__(int(batch_size))
-        if self.batch_size <= 0:
-            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        super().__init__(positive_batch_size(batch_size))
         check_part(num_parts, part_index)
         images = read_idx(os.fspath(image), IDX_IMAGES)
         labels = read_idx(os.fspath(label), IDX_LABELS)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ._base import DataBatch, DataDesc, DataIter
+from ._base import DataBatch, DataDesc, DataIter, positive_batch_size
 from ._sparse import is_sparse
 from ._state import check_iter_state, iter_state, unseeded_shuffle
 
@@ -106,13 +106,11 @@ class NDArrayIter(DataIter):
         layout: str = "NCHW",
         seed: int | None = None,
     ) -> None:
-        super().__init__(int(batch_size))
         if last_batch_handle not in LAST_BATCH_HANDLES:
             raise ValueError(
                 f"last_batch_handle must be one of {LAST_BATCH_HANDLES}, got {last_batch_handle!r}"
             )
-        if self.batch_size <= 0:
-            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        super().__init__(positive_batch_size(batch_size))
         self.layout = layout
         self._axis = layout.find("N")
         if self._axis < 0:

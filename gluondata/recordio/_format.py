@@ -193,32 +193,10 @@ def decode_record(
                 expected = "the next piece of a split record, but the file ends"
             _fail(name, pos, where, f"expected {expected} (truncated file?)")
         magic, lrec = _HEAD.unpack_from(data, at)
-        if magic != MAGIC:
-            _fail(
-                name,
-                pos,
-                where,
-                f"expected the RecordIO magic word 0x{MAGIC:08x}, found 0x{magic:08x}"
-                + (" (the .idx does not match the .rec?)" if where and pos == offset else ""),
-            )
         cflag, length = lrec >> 29, lrec & _LENGTH_MASK
-        if pos == offset and cflag not in (0, 1):
-            _fail(
-                name,
-                pos,
-                where,
-                f"expected the start of a record (continue flag 0 or 1), found "
-                f"continue flag {cflag}"
-                + (" (the .idx does not match the .rec?)" if where else ""),
-            )
-        if pos != offset and cflag not in (2, 3):
-            _fail(
-                name,
-                pos,
-                where,
-                f"expected the next piece of a split record (continue flag 2 or 3), "
-                f"found continue flag {cflag}",
-            )
+        problem = _header_problem(magic, cflag, pos == offset, where is not None)
+        if problem:
+            _fail(name, pos, where, problem)
         padded = _padded(length)
         stop = pos + 8 + padded
         if bound is not None and stop > bound.offset:
@@ -254,6 +232,25 @@ def starts_record(window: Window, offset: int) -> bool:
         return False
     magic, lrec = _HEAD.unpack_from(window.data, at)
     return magic == MAGIC and lrec >> 29 in (0, 1)
+
+
+def _header_problem(magic: int, cflag: int, first: bool, indexed: bool) -> str:
+    """What is wrong with a piece's header ("" if nothing): the magic word, or a continue
+    flag out of place (``first``: the record's first piece; ``indexed``: reached by an index)."""
+    mismatch = " (the .idx does not match the .rec?)" if indexed and first else ""
+    if magic != MAGIC:
+        return f"expected the RecordIO magic word 0x{MAGIC:08x}, found 0x{magic:08x}{mismatch}"
+    if first and cflag not in (0, 1):
+        return (
+            "expected the start of a record (continue flag 0 or 1), found "
+            f"continue flag {cflag}{mismatch}"
+        )
+    if not first and cflag not in (2, 3):
+        return (
+            "expected the next piece of a split record (continue flag 2 or 3), "
+            f"found continue flag {cflag}"
+        )
+    return ""
 
 
 def _cut_short(padded: int, left: int) -> str:

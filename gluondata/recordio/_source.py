@@ -11,6 +11,7 @@ import os
 import threading
 import weakref
 from collections.abc import Callable
+from types import ModuleType
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
@@ -123,7 +124,7 @@ class _RemoteSource:
         self._fs = None
 
 
-def _fsspec():
+def _fsspec() -> ModuleType:
     try:
         import fsspec
     except ImportError as err:

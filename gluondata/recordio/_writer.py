@@ -8,6 +8,8 @@ completely on disk in the .rec.
 
 from __future__ import annotations
 
+from typing import BinaryIO
+
 from ._format import encode_record
 
 __all__ = ["RecordWriter"]
@@ -77,7 +79,7 @@ class RecordWriter:
         self._idx_buffer = bytearray()
 
 
-def _drain(file, buffer: bytearray) -> int:
+def _drain(file: BinaryIO, buffer: bytearray) -> int:
     """Write ``buffer`` to an unbuffered file, emptying it as it goes; return the bytes written."""
     total = 0
     while buffer:
