@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from ._loader import autotune
-from ._loader.bad_samples import POLICIES, BadSample, BadSampleBudget
+from ._loader.arguments import check_options, make_batch_sampler
+from ._loader.bad_samples import BadSample, BadSampleBudget
 from ._loader.checkpoint import (
     FORMAT,
     FORMAT_VERSION,
@@ -23,16 +24,12 @@ from ._loader.epoch import EpochIterator, MaskedBatch
 from ._loader.executors import Executor, InlineExecutor, ThreadExecutor
 from ._loader.fetch import BatchJob
 from ._loader.pool import ProcessExecutor
-from ._loader.shards import ShardedBatchSampler
 from ._loader.stats import EpochRecorder, LoaderStats, summarize
 from .batchify import default_batchify_fn
 from .distributed import check_ranks_agree, resolve_shards
 from .image import get_backend
 from .random import fresh_seed
 from .sampler import (
-    BatchSampler,
-    RandomSampler,
-    SequentialSampler,
     load_sampler_state,
     sampler_state,
 )
@@ -183,53 +180,31 @@ class DataLoader:
         auto_reload: bool = False,
         try_nopython: bool | None = None,
     ) -> None:
-        if not timeout > 0:
-            raise ValueError(f"timeout must be positive, given {timeout}")
         self._auto_workers = num_workers == "auto"
         self._auto_prefetch = prefetch == "auto"
         num_workers = 0 if self._auto_workers else num_workers
         prefetch = None if self._auto_prefetch else prefetch
-        if not isinstance(num_workers, int) or num_workers < 0:
-            raise ValueError(f"num_workers must be 0 or more, or 'auto', given {num_workers!r}")
-        if on_bad_sample not in POLICIES:
-            raise ValueError(f"on_bad_sample must be one of {POLICIES}, given {on_bad_sample!r}")
-        if not 0 <= max_bad_fraction <= 1:
-            raise ValueError(f"max_bad_fraction must be in [0, 1], given {max_bad_fraction}")
+        check_options(
+            timeout=timeout,
+            num_workers=num_workers,
+            on_bad_sample=on_bad_sample,
+            max_bad_fraction=max_bad_fraction,
+        )
         shards = resolve_shards(num_shards, shard_index)
-        if shards is not None and batch_sampler is not None:
-            raise ValueError(
-                "num_shards must not be combined with batch_sampler: give batch_size "
-                "(and sampler/shuffle/last_batch) so that the loader deals the batches"
-            )
         if seed is None and shards is not None:
             seed = 0  # every rank must draw the same order
         self._seed = fresh_seed() if seed is None else int(seed)
         self._shards = shards
-        if batch_sampler is None:
-            if batch_size is None:
-                raise ValueError("batch_size must be specified unless batch_sampler is specified")
-            if sampler is None:
-                sampler = (
-                    RandomSampler(len(dataset), seed=self._seed)
-                    if shuffle
-                    else SequentialSampler(len(dataset))
-                )
-            elif shuffle:
-                raise ValueError(
-                    "shuffle must not be specified if sampler is specified "
-                    "(a sampler already decides the order: use RandomSampler to shuffle)"
-                )
-            if shards is None:
-                batch_sampler = BatchSampler(sampler, batch_size, last_batch or "keep")
-            else:
-                batch_sampler = ShardedBatchSampler(
-                    sampler, batch_size, last_batch or "keep", *shards
-                )
-        elif batch_size is not None or shuffle or sampler is not None or last_batch is not None:
-            raise ValueError(
-                "batch_size, shuffle, sampler and last_batch must not be specified if "
-                "batch_sampler is specified (the batch sampler decides them all)"
-            )
+        batch_sampler = make_batch_sampler(
+            dataset,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            sampler=sampler,
+            last_batch=last_batch,
+            batch_sampler=batch_sampler,
+            shards=shards,
+            seed=self._seed,
+        )
         self._dataset = dataset
         self._batch_sampler = batch_sampler
         self._batchify_fn = batchify_fn or default_batchify_fn
