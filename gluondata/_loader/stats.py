@@ -497,8 +497,8 @@ def _input_advice(
         return (
             f"{waiting}, mostly decoding images: give the encoded image to a Compose that "
             "starts with a crop or resize (the fused decode path: "
-            "ImageFolderDataset(...).transform_first(Compose(...))), try the OpenCV backend, "
-            "or add CPUs"
+            "ImageFolderDataset(...).transform_first(Compose(...))), keep the OpenCV backend "
+            "(the default; Pillow's resize is slower), or add CPUs"
         )
     if dominant == "getitem" and hasattr(dataset, "cache"):
         return f"{waiting}, mostly reading samples: cache() the dataset if it fits in memory"
