@@ -3,14 +3,18 @@
 Usage::
 
     python benchmarks/stats_autotune.py overhead [--rounds 3]
+    python benchmarks/stats_autotune.py interleaved [--pairs 200]
     python benchmarks/stats_autotune.py auto [--rounds 2]
 
 ``overhead`` runs W1 and W3 with the stats switched off (the epoch recorder and the stage
 clock replaced by nothing, before any worker forks: what remains is one clock read and a few
-``is None`` tests per batch) and on, alternating, each in a fresh process; ``auto`` runs W1,
-W3 and W5 with ``num_workers`` 0, 1, 2 and ``'auto'``. Each
-run is the protocol of WORKLOADS.md (one warm-up epoch, then the median of the timed epochs;
-the consumer touches nothing). Data comes from ``benchmarks/run.py`` (``benchmarks/data``).
+``is None`` tests per batch) and on, alternating, each in a fresh process. ``interleaved``
+runs W1 with ``ArrayDataset`` and 0 workers (the cheapest batch there is, so the worst case) in
+one process, stats on and off (``DataLoader._record_stats``) in alternate epochs, ``--pairs``
+times each, and compares the medians of their wall and CPU times. ``auto`` runs W1, W3 and W5
+with ``num_workers`` 0, 1, 2 and ``'auto'``. Each run is the protocol of WORKLOADS.md (one
+warm-up epoch, then the median of the timed epochs; the consumer touches nothing). Data comes
+from ``benchmarks/run.py`` (``benchmarks/data``).
 """
 
 from __future__ import annotations
@@ -157,6 +161,38 @@ def overhead(rounds: int) -> None:
         )
 
 
+def interleaved(pairs: int) -> None:
+    """Stats on and off in alternate epochs of one W1 ``ArrayDataset`` loader; print a summary."""
+    loader, max_batches = _loader("w1", "array", {"num_workers": 0})
+
+    def epoch(stats: bool) -> tuple[float, float]:
+        loader._record_stats = stats
+        wall, cpu = time.perf_counter(), time.thread_time()
+        for count, _ in enumerate(loader, 1):
+            if count == max_batches:
+                break
+        return time.perf_counter() - wall, time.thread_time() - cpu
+
+    epoch(True), epoch(False)  # warm-up
+    times: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+    for pair in range(pairs):
+        for stats in (True, False) if pair % 2 else (False, True):
+            times[stats].append(epoch(stats))
+    print(f"W1 `ArrayDataset`, 0 workers, {pairs} pairs of {max_batches}-batch epochs:")
+    for column, name in ((0, "wall"), (1, "CPU")):
+        on = [t[column] for t in times[True]]
+        off = [t[column] for t in times[False]]
+        ratios = sorted(a / b for a, b in zip(on, off, strict=True))
+        low, high = ratios[len(ratios) // 4], ratios[3 * len(ratios) // 4]
+        print(
+            f"  {name}: µs per batch with stats {1e6 * statistics.median(on) / max_batches:.2f}, "
+            f"without {1e6 * statistics.median(off) / max_batches:.2f}: "
+            f"{100 * (statistics.median(on) / statistics.median(off) - 1):+.2f}% "
+            f"(paired ratios: median {100 * (statistics.median(ratios) - 1):+.2f}%, "
+            f"quartiles {100 * (low - 1):+.2f}% to {100 * (high - 1):+.2f}%)"
+        )
+
+
 def auto(rounds: int) -> None:
     """Fixed 0, 1, 2 workers against 'auto' on W1, W3, W5; print a Markdown table."""
     cases = {
@@ -198,6 +234,8 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     over = commands.add_parser("overhead")
     over.add_argument("--rounds", type=int, default=3)
+    pairs = commands.add_parser("interleaved")
+    pairs.add_argument("--pairs", type=int, default=200)
     tune = commands.add_parser("auto")
     tune.add_argument("--rounds", type=int, default=2)
     child = commands.add_parser("child")
@@ -207,6 +245,8 @@ def main() -> None:
         print(json.dumps(measure(*json.loads(args.spec))))
     elif args.command == "overhead":
         overhead(args.rounds)
+    elif args.command == "interleaved":
+        interleaved(args.pairs)
     else:
         auto(args.rounds)
 

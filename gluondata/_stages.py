@@ -29,6 +29,7 @@ __all__ = [
     "STAGES",
     "WEIGHT",
     "StageClock",
+    "new_record",
     "next_record",
     "restart_sampling",
     "thread_clock",
@@ -74,9 +75,15 @@ def next_record() -> list[int] | None:
         clock.skip -= 1
         clock.untimed += 1
         return None
-    record = [0] * (WEIGHT + 1)
-    record[WEIGHT] = 1 + clock.untimed
+    record = new_record(1 + clock.untimed)
     clock.untimed = 0
+    return record
+
+
+def new_record(weight: int) -> list[int]:
+    """An empty record standing for ``weight`` batches (itself and the untimed ones before it)."""
+    record = [0] * (WEIGHT + 1)
+    record[WEIGHT] = weight
     return record
 
 

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import collections
 import itertools
-import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
-from time import perf_counter_ns
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from ._loader import autotune
-from ._loader.bad_samples import POLICIES, BadSample, BadSampleBudget
+from ._loader.arguments import check_options, make_batch_sampler
+from ._loader.bad_samples import BadSample, BadSampleBudget
 from ._loader.checkpoint import (
     FORMAT,
     FORMAT_VERSION,
@@ -22,36 +20,21 @@ from ._loader.checkpoint import (
     check_state,
     numbered_batches,
 )
-from ._loader.executors import BatchTimeout, Executor, InlineExecutor, PendingTasks, ThreadExecutor
-from ._loader.fetch import BatchJob, BatchTask, Outcome
-from ._loader.pool import ProcessExecutor, WorkerDiedError
-from ._loader.shards import ShardedBatchSampler
+from ._loader.epoch import EpochIterator, MaskedBatch
+from ._loader.executors import Executor, InlineExecutor, ThreadExecutor
+from ._loader.fetch import BatchJob
+from ._loader.pool import ProcessExecutor
 from ._loader.stats import EpochRecorder, LoaderStats, summarize
 from .batchify import default_batchify_fn
 from .distributed import check_ranks_agree, resolve_shards
 from .image import get_backend
 from .random import fresh_seed
 from .sampler import (
-    BatchSampler,
-    RandomSampler,
-    SequentialSampler,
     load_sampler_state,
     sampler_state,
 )
 
 __all__ = ["DataLoader", "MaskedBatch"]
-
-
-class MaskedBatch(NamedTuple):
-    """A batch and its validity mask (``DataLoader(with_mask=True)``).
-
-    ``mask[i]`` is False when sample ``i`` of the batch is padding that a
-    sharded loader added so that every rank yields the same number of
-    batches: leave it out of metrics and losses.
-    """
-
-    batch: Any
-    mask: np.ndarray
 
 
 class DataLoader:
@@ -197,53 +180,31 @@ class DataLoader:
         auto_reload: bool = False,
         try_nopython: bool | None = None,
     ) -> None:
-        if not timeout > 0:
-            raise ValueError(f"timeout must be positive, given {timeout}")
         self._auto_workers = num_workers == "auto"
         self._auto_prefetch = prefetch == "auto"
         num_workers = 0 if self._auto_workers else num_workers
         prefetch = None if self._auto_prefetch else prefetch
-        if not isinstance(num_workers, int) or num_workers < 0:
-            raise ValueError(f"num_workers must be 0 or more, or 'auto', given {num_workers!r}")
-        if on_bad_sample not in POLICIES:
-            raise ValueError(f"on_bad_sample must be one of {POLICIES}, given {on_bad_sample!r}")
-        if not 0 <= max_bad_fraction <= 1:
-            raise ValueError(f"max_bad_fraction must be in [0, 1], given {max_bad_fraction}")
+        check_options(
+            timeout=timeout,
+            num_workers=num_workers,
+            on_bad_sample=on_bad_sample,
+            max_bad_fraction=max_bad_fraction,
+        )
         shards = resolve_shards(num_shards, shard_index)
-        if shards is not None and batch_sampler is not None:
-            raise ValueError(
-                "num_shards must not be combined with batch_sampler: give batch_size "
-                "(and sampler/shuffle/last_batch) so that the loader deals the batches"
-            )
         if seed is None and shards is not None:
             seed = 0  # every rank must draw the same order
         self._seed = fresh_seed() if seed is None else int(seed)
         self._shards = shards
-        if batch_sampler is None:
-            if batch_size is None:
-                raise ValueError("batch_size must be specified unless batch_sampler is specified")
-            if sampler is None:
-                sampler = (
-                    RandomSampler(len(dataset), seed=self._seed)
-                    if shuffle
-                    else SequentialSampler(len(dataset))
-                )
-            elif shuffle:
-                raise ValueError(
-                    "shuffle must not be specified if sampler is specified "
-                    "(a sampler already decides the order: use RandomSampler to shuffle)"
-                )
-            if shards is None:
-                batch_sampler = BatchSampler(sampler, batch_size, last_batch or "keep")
-            else:
-                batch_sampler = ShardedBatchSampler(
-                    sampler, batch_size, last_batch or "keep", *shards
-                )
-        elif batch_size is not None or shuffle or sampler is not None or last_batch is not None:
-            raise ValueError(
-                "batch_size, shuffle, sampler and last_batch must not be specified if "
-                "batch_sampler is specified (the batch sampler decides them all)"
-            )
+        batch_sampler = make_batch_sampler(
+            dataset,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            sampler=sampler,
+            last_batch=last_batch,
+            batch_sampler=batch_sampler,
+            shards=shards,
+            seed=self._seed,
+        )
         self._dataset = dataset
         self._batch_sampler = batch_sampler
         self._batchify_fn = batchify_fn or default_batchify_fn
@@ -270,6 +231,7 @@ class DataLoader:
         self._ranks_unchecked = self._check_ranks_enabled
         self._progress = bool(progress)
         self._recorder: EpochRecorder | None = None
+        self._record_stats = True  # False only to measure what recording costs (benchmarks)
         self._autotune: str | None = None
         self._resume = ResumePoint()  # where the next epoch starts
         self._epoch_progress: EpochProgress | None = None  # what the caller received of it
@@ -360,8 +322,12 @@ class DataLoader:
         remaining = progress.expected_batches  # the progress bar's total
         if remaining is not None:
             remaining = max(0, remaining - resume.batches - len(resume.received_ahead))
-        self._recorder = EpochRecorder(epoch, remaining, executor, self._progress)
-        iterator = _LoaderIterator(
+        self._recorder = (
+            EpochRecorder(epoch, remaining, executor, self._progress)
+            if self._record_stats
+            else None
+        )
+        iterator = EpochIterator(
             self,
             executor,
             numbered,
@@ -531,9 +497,9 @@ class DataLoader:
 
         def make_iterator(
             executor: Executor, prefetch: int, index_batches: Iterator[Sequence[int]]
-        ) -> _LoaderIterator:
+        ) -> EpochIterator:
             in_flight = 1 if executor.runs_in_caller else max(1, prefetch)
-            return _LoaderIterator(
+            return EpochIterator(
                 self,
                 executor,
                 enumerate(index_batches),
@@ -621,136 +587,6 @@ class DataLoader:
         return f"DataLoader({self._dataset!r}, {self._batch_sampler!r}, {mode})"
 
 
-class _LoaderIterator:
-    """One epoch: keeps up to ``in_flight`` tasks submitted, yields batches in order.
-
-    With workers, cheap batches are sent in groups (one task computes several
-    consecutive batches) so that a task takes about the executor's
-    ``task_seconds``: the cost of handing a task to a worker then does not
-    dominate. The group size follows the measured time per batch.
-    """
-
-    def __init__(
-        self,
-        loader: DataLoader,
-        executor: Executor,
-        batches: Iterator[tuple[int, Sequence[int]]],
-        epoch: int,
-        in_flight: int,
-        timeout: float,
-        in_order: bool,
-        budget: BadSampleBudget | None,
-        recorder: EpochRecorder | None = None,
-        progress: EpochProgress | None = None,
-        masks: dict[int, np.ndarray] | None = None,
-    ) -> None:
-        self._loader = loader  # its workers live as long as this iterator
-        self._budget = budget
-        self._recorder = recorder
-        self._epoch_progress = progress
-        self.next_lock = threading.Lock()  # one iterator may be shared by threads
-        self._executor = executor
-        self._in_order = in_order
-        self._batches = batches
-        self._epoch = epoch
-        self._in_flight = in_flight
-        self._timeout = None if executor.runs_in_caller else timeout
-        self._pending: collections.deque[tuple[list[BatchTask], PendingTasks]] = collections.deque()
-        self._ready: collections.deque[tuple[BatchTask, Outcome]] = collections.deque()
-        self._group_size = 1
-        self._exhausted = False
-        self._masks = masks  # by position (with_mask; other samplers' batches are all valid)
-
-    def __iter__(self) -> _LoaderIterator:
-        return self
-
-    def _submit_more(self) -> None:
-        while not self._exhausted and len(self._pending) < self._in_flight:
-            tasks = [
-                BatchTask(self._epoch, position, indices)
-                for position, indices in itertools.islice(self._batches, self._group_size)
-            ]
-            if not tasks:
-                self._exhausted = True
-                return
-            self._pending.append((tasks, self._executor.submit(tasks)))
-
-    def _collect(self) -> None:
-        position = 0
-        try:
-            if not self._in_order:
-                pending_tasks = [pending for _, pending in self._pending]
-                position = self._executor.first_done(pending_tasks, self._timeout)
-            tasks, pending = self._pending[position]
-            result = pending.result(timeout=self._timeout)
-        except BatchTimeout:
-            tasks, pending = self._pending[position]
-            worker = self._executor.describe_worker(pending)
-            self._executor.replace_worker(pending)
-            self.close()
-            what = tasks[0].describe() if len(tasks) == 1 else _describe_group(tasks)
-            raise TimeoutError(
-                f"{worker} took more than {self._timeout:g} s for {what}: a slow or stuck "
-                "__getitem__/transform? raise DataLoader(timeout=...) if it is only slow"
-            ) from None
-        del self._pending[position]
-        if self._recorder is not None:
-            self._recorder.task_done(result)
-        self._ready.extend(zip(tasks, result.outcomes, strict=True))
-        if not self._executor.runs_in_caller:
-            seconds_per_batch = max(result.seconds / len(tasks), 1e-9)
-            wanted = int(self._executor.task_seconds / seconds_per_batch)
-            self._group_size = max(1, min(_MAX_GROUP, wanted))
-
-    def __next__(self) -> Any:
-        with self.next_lock:
-            return self._next_batch()
-
-    def _next_batch(self) -> Any:
-        recorder = self._recorder
-        began = perf_counter_ns()
-        if not self._ready:
-            self._submit_more()
-            if not self._pending:
-                if recorder is not None:
-                    recorder.epoch_ended(began)
-                raise StopIteration
-            self._collect()
-            self._submit_more()
-        task, outcome = self._ready.popleft()
-        if recorder is not None:
-            recorder.batch_arrived(began, len(task.indices), len(outcome.bad))
-        if self._epoch_progress is not None:
-            self._epoch_progress.receive(task.position)
-        mask = None if self._masks is None else self._masks.pop(task.position, None)
-        if outcome.bad and self._budget is not None:
-            self._budget.note(outcome.bad)
-        if outcome.error is not None:
-            if isinstance(outcome.error, WorkerDiedError):  # the epoch is over
-                self.close()
-            raise outcome.error
-        if self._masks is None:
-            return outcome.batch
-        if mask is None:
-            mask = np.ones(len(task.indices), dtype=bool)
-        return MaskedBatch(outcome.batch, mask)
-
-    def close(self) -> None:
-        """Drop the batches not yet returned."""
-        if self._recorder is not None:
-            self._recorder.stopped()
-        self._exhausted = True
-        self._ready.clear()
-        while self._pending:
-            self._pending.popleft()[1].cancel()
-
-    def __del__(self) -> None:
-        self.close()
-
-
-_MAX_GROUP = 16
-
-
 def _keep_masks(
     pairs: Iterator[tuple[np.ndarray, np.ndarray]], masks: dict[int, np.ndarray], start: int
 ) -> Iterator[np.ndarray]:
@@ -765,9 +601,3 @@ def _length(batch_sampler: Any) -> int | None:
         return len(batch_sampler)
     except TypeError:
         return None
-
-
-def _describe_group(tasks: Sequence[BatchTask]) -> str:
-    shown = "; ".join(task.describe() for task in tasks[:3])
-    more = f"; and {len(tasks) - 3} more" if len(tasks) > 3 else ""
-    return f"one of the batches sent together: {shown}{more}"

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ._loader.alloc import empty
+from ._loader.alloc import empty, in_arena
 from ._loader.cache import CacheStore
 from ._loader.columns import SampleColumns
 from ._loader.fetch import add_note
@@ -179,7 +179,7 @@ class SimpleDataset(Dataset):
         return self._data[idx]
 
     def __getitems__(self, indices: Sequence[int]) -> Any:
-        return _column_batch([_take(self._data, _positions(indices, len(self)))])
+        return _column_batch(_gather((self._data,), indices, len(self)))
 
     def __repr__(self) -> str:
         return f"SimpleDataset({_describe(self._data)})"
@@ -215,8 +215,7 @@ class ArrayDataset(Dataset):
         return tuple(a[idx] for a in self._arrays)
 
     def __getitems__(self, indices: Sequence[int]) -> Any:
-        positions = _positions(indices, self._length)
-        return _column_batch([_take(a, positions) for a in self._arrays])
+        return _column_batch(_gather(self._arrays, indices, self._length))
 
     def __repr__(self) -> str:
         fields = ", ".join(_describe(a) for a in self._arrays)
@@ -367,6 +366,25 @@ class CachedDataset(Dataset):
     def __repr__(self) -> str:
         where = "" if self.path is None else f"{self.path!r}"
         return f"{self._data!r}.cache({where})"
+
+
+def _gather(arrays: Sequence[Sequence[Any]], indices: Sequence[int], length: int) -> list[Any]:
+    """``[array[i] for i in indices]`` for each of ``arrays``, all of ``length`` items.
+
+    In the caller and in threads, numpy arrays are gathered by numpy alone,
+    which checks the indices as it goes (the cheapest way for small batches);
+    in a worker's shared-memory slot, the indices are checked first and the
+    rows written straight into the slot. An index out of range raises an
+    IndexError naming it.
+    """
+    if not in_arena() and all(type(a) is np.ndarray for a in arrays):
+        positions = np.asarray(indices, dtype=np.intp)
+        try:
+            return [a.take(positions, axis=0) for a in arrays]
+        except IndexError:
+            pass  # _positions names the index
+    positions = _positions(indices, length)
+    return [_take(a, positions) for a in arrays]
 
 
 def _take(array: Sequence[Any], positions: np.ndarray) -> Any:

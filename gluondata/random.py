@@ -25,7 +25,7 @@ import random as _pyrandom
 import secrets
 import threading
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -40,6 +40,7 @@ __all__ = [
     "seed_globals",
     "seeded_globals",
     "set_sample_key",
+    "set_streams",
 ]
 
 _SEED_BITS = 63
@@ -92,15 +93,24 @@ def sample_context(seed: int, epoch: int, index: int | None) -> Iterator[None]:
         set_sample_key(previous)
 
 
+def set_streams(streams: dict[Any, np.random.Generator] | None) -> Any:
+    """Make ``streams`` this thread's random streams by sample; return the previous ones.
+
+    ``set_streams({})`` starts every stream afresh (for hot loops; else :func:`new_streams`).
+    """
+    previous = getattr(_local, "streams", None)
+    _local.streams = streams
+    return previous
+
+
 @contextlib.contextmanager
 def new_streams() -> Iterator[None]:
     """Start every sample's random stream afresh inside the body (one batch's computation)."""
-    previous = getattr(_local, "streams", None)
-    _local.streams = {}
+    previous = set_streams({})
     try:
         yield
     finally:
-        _local.streams = previous
+        set_streams(previous)
 
 
 @contextlib.contextmanager

@@ -138,6 +138,26 @@ def test_getitems_fetches_numpy_columns_with_one_fancy_index():
     assert len(batch) == 3
 
 
+@given(st.lists(st.integers(-12, 11), max_size=12))
+def test_getitems_on_numpy_columns_matches_getitem_in_the_caller_and_in_a_slot(indices):
+    from gluondata._loader.alloc import Arena, arena
+
+    x, y = np.arange(20.0).reshape(10, 2), np.arange(10) * 10
+    ds = ArrayDataset(x, y)
+    valid = all(-10 <= i < 10 for i in indices)
+    for slot in (None, Arena(bytearray(4096))):
+        with arena(slot):
+            if not valid:
+                bad = min(indices) if min(indices) < -10 else max(indices)
+                with pytest.raises(IndexError, match=f"index {bad} is out of range .* length 10"):
+                    ds.__getitems__(indices)
+                continue
+            batch = ds.__getitems__(indices)
+        assert batch.columns[0].tolist() == [x[i].tolist() for i in indices]
+        assert batch.columns[1].tolist() == [int(y[i]) for i in indices]
+        assert batch.columns[0].shape == (len(indices), 2)
+
+
 def test_getitems_survives_sampling_and_matches_getitem():
     x = np.arange(30).reshape(10, 3)
     ds = ArrayDataset(x).shard(3, 1)

@@ -115,6 +115,31 @@ def test_stats_can_be_read_during_an_epoch():
     assert loader.stats().batches == 10
 
 
+def test_cheap_batches_in_the_loop_are_timed_one_in_16_and_counted_all():
+    x = np.arange(1003 * 2, dtype=np.float32).reshape(1003, 2)
+    loader = DataLoader(ArrayDataset(x), batch_size=10)  # 101 batches, the last of 3
+    began = time.perf_counter()
+    for _ in loader:
+        pass
+    wall = time.perf_counter() - began
+    stats = loader.stats()
+    assert stats.batches == 101 and stats.samples == 1003
+    assert len(loader._recorder.asked_ns) < 101 // 8  # most were only counted
+    assert sum(n for _, n in stats.arrivals) <= 1003
+    assert 0 < stats.waited_seconds <= stats.wall_seconds <= wall
+    assert stats.stages["getitem"].total_seconds > 0
+    for stopped_at in (1, 40):  # an epoch left early ends about where its last batch came
+        iterator = iter(loader)
+        for _ in range(stopped_at):
+            next(iterator)
+        began = time.perf_counter()
+        del iterator
+        time.sleep(0.05)
+        stats = loader.stats()
+        assert stats.batches == stopped_at and stats.samples == 10 * stopped_at
+        assert stats.wall_seconds < time.perf_counter() - began
+
+
 def test_stats_before_any_epoch_is_an_error():
     with pytest.raises(RuntimeError, match="iterate"):
         DataLoader(SlowSamples(4, 0), batch_size=2).stats()

@@ -59,7 +59,7 @@ def load(root: str | Path) -> tuple[np.ndarray, np.ndarray]:
 
 _USER = "user `__getitem__`"
 _ARRAY = "`ArrayDataset`"
-TF_NATIVE = "tf.data in-graph: `range(n).shuffle(n).batch(256)` + `tf.gather`"
+TF_NATIVE = "tf.data in-graph: per-epoch `tf.random.shuffle` of the rows, batched, + `tf.gather`"
 
 WORKLOAD = Workload(
     key="w1",

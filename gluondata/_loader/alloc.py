@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Arena", "arena", "empty"]
+__all__ = ["Arena", "arena", "empty", "in_arena"]
 
 ALIGNMENT = 64
 
@@ -90,6 +90,11 @@ def empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     if current is None:
         return np.empty(shape, dtype)
     return current.empty(shape, dtype)
+
+
+def in_arena() -> bool:
+    """Whether this thread allocates its batch arrays in an arena (a worker's slot) now."""
+    return getattr(_local, "arena", None) is not None
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ nothing is lethal: each call below costs an attribute test.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
@@ -106,16 +106,17 @@ def running_task(task_id: int) -> None:
         _cell[INDEX] = NOT_IN_A_SAMPLE
 
 
-def loading_batch(key: BatchKey, describe: Callable[[], str]) -> None:
-    """A batch starts; raise if it killed workers twice before."""
+def loading_batch(task: Any) -> None:
+    """A batch starts (a :class:`~gluondata._loader.fetch.BatchTask`); raise if it killed
+    workers twice before."""
     if _cell is None:
         return
-    _cell[POSITION] = key[1]
+    _cell[POSITION] = task.position
     _cell[INDEX] = NOT_IN_A_SAMPLE
-    reason = _lethal_batches.get(key)
+    reason = _lethal_batches.get((task.epoch, task.position))
     if reason is not None:
         raise SampleCrashedWorkerError(
-            f"{describe()} killed worker processes twice outside any one sample "
+            f"{task.describe()} killed worker processes twice outside any one sample "
             f"(in batchify_fn or while sending the batch): {reason}"
         )
 

@@ -79,10 +79,10 @@ class InlineExecutor:
     task_seconds = 0.0
 
     def __init__(self, job: BatchJob) -> None:
-        self._job = job
+        self.job = job  # the loader's iterator computes its batches itself, with no task
 
     def submit(self, tasks: Sequence[BatchTask]) -> PendingTasks:
-        return _DeferredTasks(self._job, tasks)
+        return _DeferredTasks(self.job, tasks)
 
     def first_done(self, pending: Sequence[PendingTasks], timeout: float | None) -> int:
         return 0

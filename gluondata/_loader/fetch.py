@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pickle
 import time
@@ -16,7 +15,7 @@ import numpy as np
 
 from .._stages import STAGES, next_record, thread_clock
 from ..image._backend import DEFAULT_BACKEND
-from ..random import SampleKey, new_streams, seeded_globals, set_sample_key
+from ..random import SampleKey, new_streams, seeded_globals, set_sample_key, set_streams
 from . import crash_watch
 from .bad_samples import MAX_ATTEMPTS, BadSample, describe_error, substitute_index
 from .columns import ColumnWriter
@@ -35,8 +34,7 @@ __all__ = [
 _SHOWN_INDICES = 8
 
 
-@dataclass(frozen=True)
-class BatchTask:
+class BatchTask(NamedTuple):
     """One batch to compute: its position in the epoch and its dataset indices."""
 
     epoch: int
@@ -146,36 +144,42 @@ def run_batch(
         Where the time of each stage of the batch is added (see :mod:`gluondata._stages`);
         None leaves the batch untimed.
     """
-    crash_watch.loading_batch((task.epoch, task.position), task.describe)
-    rng_scope = (
-        seeded_globals(job.seed, task.epoch, task.position)
-        if job.seed_globals
-        else contextlib.nullcontext()
-    )
+    crash_watch.loading_batch(task)
+    if job.seed_globals:
+        with seeded_globals(job.seed, task.epoch, task.position):
+            return _run_batch(job, task, bad, record)
+    return _run_batch(job, task, bad, record)
+
+
+def _run_batch(
+    job: BatchJob, task: BatchTask, bad: list[BadSample] | None, record: list[int] | None
+) -> Any:
     if record is not None:
         clock = thread_clock()
         outer_record, outer_claimed = clock.ns, clock.claimed  # (a batch inside a batch)
         clock.ns, clock.claimed = record, 0
         start = perf_counter_ns()
     try:
-        with rng_scope:
-            with new_streams():
-                samples = _fetch(job, task, [] if bad is None else bad)
-            crash_watch.done_loading()
-            if record is not None:
-                fetched = perf_counter_ns()
-                record[_GETITEM] += fetched - start - clock.claimed
-                clock.claimed = 0
-            try:
-                batch = job.batchify_fn(samples)
-            except Exception as exc:
-                add_note(exc, f"gluondata: raised by batchify_fn on {task.describe()}")
-                raise
-            if record is not None:
-                done = perf_counter_ns()
-                record[_BATCHIFY] += done - fetched - clock.claimed
-                clock.timed_batch(done - start)
-            return batch
+        previous_streams = set_streams({})  # every sample's random stream starts afresh
+        try:
+            samples = _fetch(job, task, [] if bad is None else bad)
+        finally:
+            set_streams(previous_streams)
+        crash_watch.done_loading()
+        if record is not None:
+            fetched = perf_counter_ns()
+            record[_GETITEM] += fetched - start - clock.claimed
+            clock.claimed = 0
+        try:
+            batch = job.batchify_fn(samples)
+        except Exception as exc:
+            add_note(exc, f"gluondata: raised by batchify_fn on {task.describe()}")
+            raise
+        if record is not None:
+            done = perf_counter_ns()
+            record[_BATCHIFY] += done - fetched - clock.claimed
+            clock.timed_batch(done - start)
+        return batch
     finally:
         if record is not None:
             clock.ns, clock.claimed = outer_record, outer_claimed

@@ -18,7 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from .._stages import PICKLED, STAGES, WEIGHT, restart_sampling
+from .._stages import (
+    CHEAP_NS,
+    PICKLED,
+    SAMPLE_EVERY,
+    STAGES,
+    WEIGHT,
+    new_record,
+    restart_sampling,
+)
 from .fetch import TaskResult
 
 __all__ = ["EpochRecorder", "LoaderStats", "StageSummary", "judge", "usable_cpus"]
@@ -26,6 +34,13 @@ __all__ = ["EpochRecorder", "LoaderStats", "StageSummary", "judge", "usable_cpus
 INPUT_BOUND_WAIT = 0.2  # the loop waits this fraction of its time or more: input-bound
 COMPUTE_BOUND_WAIT = 0.05  # at most this: compute-bound
 _NS = 1e-9
+# Timing one of the loop's own batches (num_workers=0) costs about this much: its timing code
+# runs cold, after the untimed batches pushed it out of the caches. Batches under CHEAP_NS are
+# timed rarely enough that this stays under TIMING_SHARE of their time (one in SAMPLE_EVERY at
+# least, one in MAX_SAMPLE_EVERY at most).
+TIMING_COST_NS = 10_000
+TIMING_SHARE = 0.002
+MAX_SAMPLE_EVERY = 256
 _CHEAP_BATCH_MS = 0.2  # below this, a worker's hand-over costs more than the batch
 
 
@@ -85,8 +100,17 @@ class EpochRecorder:
         # recording allocates no object the garbage collector must visit
         self.arrival_ns = array("q")
         self.arrival_samples = array("q")
+        # With num_workers=0 the loop computes each batch itself: its wait is that work. Batches
+        # under CHEAP_NS are then timed one in SAMPLE_EVERY or more rarely (see TIMING_SHARE):
+        # for each timed one, when the loop asked for it and how many batches it stands for
+        # (itself and the untimed ones before it, whose samples its arrival also counts).
+        self.asked_ns = array("q")
+        self.asked_weights = array("q")
+        self.untimed_batches = 0  # untimed batches since the last timed one
+        self.skip = 0  # how many the loop leaves untimed after the last timed one
+        self.untimed_samples = 0
         self.timings: list[Sequence[int]] = []  # one stage record per computed batch
-        self.busy_seconds = 0.0
+        self.busy_ns = 0  # time spent computing batches, summed over the workers
         self.bad = 0
         self.restarts = 0
         self.shm_peak: int | None = None
@@ -112,11 +136,40 @@ class EpochRecorder:
         if bad:
             self.bad += bad
         if self._bar is not None:
-            self._shown_samples += samples
-            self._bar.update(1)
-            if len(self.arrival_ns) % 16 == 0:
-                rate = self._shown_samples / max((now - self.started_ns) * _NS, 1e-9)
-                self._bar.set_postfix_str(f"{rate:,.0f} samples/s", refresh=False)
+            self._show(samples, now)
+
+    def _show(self, samples: int, now: int) -> None:
+        """Move the progress bar on by one batch of ``samples``."""
+        self._shown_samples += samples
+        self._bar.update(1)
+        if len(self.arrival_ns) % 16 == 0:
+            start = self.started_ns if self.started_ns is not None else self.asked_ns[0]
+            rate = self._shown_samples / max((now - start) * _NS, 1e-9)
+            self._bar.set_postfix_str(f"{rate:,.0f} samples/s", refresh=False)
+
+    def timing_record(self) -> list[int]:
+        """The stage record of a batch the loop computes and times itself (``num_workers=0``)."""
+        return new_record(1 + self.untimed_batches)
+
+    def computed_here(self, began: int, samples: int, record: list[int]) -> None:
+        """The loop, which asked at ``began``, computed and timed a batch of ``samples`` itself
+        (``num_workers=0``), with stage times ``record``. A cheap one leaves the next
+        ``SAMPLE_EVERY - 1`` untimed, or more (``skip``; see ``TIMING_SHARE``): the loop only
+        adds them to ``untimed_batches`` and ``untimed_samples``."""
+        now = perf_counter_ns()
+        self.asked_ns.append(began)
+        self.asked_weights.append(1 + self.untimed_batches)
+        self.arrival_ns.append(now)
+        self.arrival_samples.append(samples + self.untimed_samples)
+        self.timings.append(record)
+        self.untimed_batches = self.untimed_samples = 0
+        if self._bar is not None:
+            self._show(samples, now)
+        elif now - began < CHEAP_NS:
+            every = int(TIMING_COST_NS / (TIMING_SHARE * max(now - began, 1)))
+            self.skip = min(max(every, SAMPLE_EVERY), MAX_SAMPLE_EVERY) - 1
+        else:
+            self.skip = 0
 
     def epoch_ended(self, began: int) -> None:
         """The loop asked past the last batch at ``began`` (that wait counts too)."""
@@ -130,8 +183,18 @@ class EpochRecorder:
     def stopped(self) -> None:
         """The loop stopped before the end: the epoch's time ends at its last batch."""
         if self.ended_ns is None:
-            self.ended_ns = self.arrival_ns[-1] if self.arrival_ns else self.started_ns
+            self.ended_ns = self._last_arrival()
             self._close_bar()
+
+    def _last_arrival(self) -> int | None:
+        """When the last batch arrived; estimated when the loop left the last ones untimed."""
+        if not self.arrival_ns:
+            return self.started_ns
+        last = self.arrival_ns[-1]
+        if self.untimed_batches:  # at the pace of the batches so far
+            first = self.asked_ns[0]
+            last += self.untimed_batches * (last - first) // max(sum(self.asked_weights), 1)
+        return last
 
     def _close_bar(self) -> None:
         if self._bar is not None:
@@ -139,7 +202,7 @@ class EpochRecorder:
 
     def task_done(self, result: TaskResult) -> None:
         """A task's batches came back."""
-        self.busy_seconds += result.seconds
+        self.busy_ns += int(result.seconds * 1e9)
         self.timings.extend(result.timings)
         if self._pool is not None:
             self.restarts = self._pool.restarts
@@ -168,7 +231,10 @@ class LoaderStats:
     (``Compose`` pipelines), ``batchify`` and ``handover`` (into shared
     memory or pickled, in a worker process). Batches that take under a
     millisecond are timed one in 16 (the totals are scaled up to all batches;
-    the percentiles are those of the timed ones).
+    the percentiles are those of the timed ones); with ``num_workers=0`` so
+    is the loop's wait for them, which is their computation, and batches
+    under 0.1 ms are timed more rarely still (down to one in 256), so that
+    timing stays under 0.2% of their time.
     """
 
     epoch: int
@@ -262,6 +328,13 @@ def summarize(
 ) -> LoaderStats:
     """The report of an epoch as recorded so far."""
     start = recorder.started_ns
+    computed_here_ns = 0  # with num_workers=0: the loop's work on batches, which was its wait
+    if recorder.asked_ns:
+        asked = np.frombuffer(recorder.asked_ns, dtype=np.int64)
+        arrived = np.frombuffer(recorder.arrival_ns, dtype=np.int64)[: len(asked)]
+        stands_for = np.frombuffer(recorder.asked_weights, dtype=np.int64)
+        computed_here_ns = int(((arrived - asked) * stands_for).sum())
+        start = int(asked[0]) if start is None else min(start, int(asked[0]))
     if start is None:
         wall_ns = 0
     else:
@@ -269,7 +342,12 @@ def summarize(
         wall_ns = max(end - start, 0)
     timings = np.asarray(recorder.timings, dtype=np.int64).reshape(-1, WEIGHT + 1)
     weights = timings[:, WEIGHT]
-    batches = len(recorder.arrival_ns)
+    batches = (
+        len(recorder.arrival_ns)
+        - len(recorder.asked_ns)
+        + sum(recorder.asked_weights)
+        + recorder.untimed_batches
+    )
     stages = {}
     for position, name in enumerate(STAGES):
         column = timings[:, position]
@@ -282,9 +360,11 @@ def summarize(
     cpus = usable_cpus()
     wall = wall_ns * _NS
     parallel = max(num_workers, 1)
-    utilisation = min(recorder.busy_seconds / (wall * parallel), 1.0) if wall > 0 else 0.0
+    busy = (recorder.busy_ns + computed_here_ns) * _NS
+    utilisation = min(busy / (wall * parallel), 1.0) if wall > 0 else 0.0
     pickled = int((timings[:, PICKLED] * weights).sum())
-    waited = recorder.waited_ns * _NS
+    # (timed batches stand for untimed ones: the estimate may pass the wall time a little)
+    waited = min((recorder.waited_ns + computed_here_ns) * _NS, wall)
     verdict, advice = judge(
         waiting_fraction=waited / wall if wall > 0 else 0.0,
         executor=executor,
@@ -301,7 +381,7 @@ def summarize(
     return LoaderStats(
         epoch=recorder.epoch,
         batches=batches,
-        samples=sum(recorder.arrival_samples),
+        samples=sum(recorder.arrival_samples) + recorder.untimed_samples,
         wall_seconds=wall,
         waited_seconds=waited,
         elsewhere_seconds=max(wall - waited, 0.0),
@@ -417,8 +497,8 @@ def _input_advice(
         return (
             f"{waiting}, mostly decoding images: give the encoded image to a Compose that "
             "starts with a crop or resize (the fused decode path: "
-            "ImageFolderDataset(...).transform_first(Compose(...))), try the OpenCV backend, "
-            "or add CPUs"
+            "ImageFolderDataset(...).transform_first(Compose(...))), keep the OpenCV backend "
+            "(the default; Pillow's resize is slower), or add CPUs"
         )
     if dominant == "getitem" and hasattr(dataset, "cache"):
         return f"{waiting}, mostly reading samples: cache() the dataset if it fits in memory"
