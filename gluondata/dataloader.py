@@ -224,7 +224,7 @@ class DataLoader:
         self._on_bad_sample = on_bad_sample
         self._max_bad_fraction = float(max_bad_fraction)
         self._bad_samples: list[BadSample] = []
-        self._executor: Executor | None = None
+        self._executor: Executor | InlineExecutor | None = None
         self._epoch = 0
         self._with_mask = bool(with_mask)
         self._check_ranks_enabled = shards is not None and check_ranks
@@ -496,7 +496,9 @@ class DataLoader:
         self.close()
 
         def make_iterator(
-            executor: Executor, prefetch: int, index_batches: Iterator[Sequence[int]]
+            executor: Executor | InlineExecutor,
+            prefetch: int,
+            index_batches: Iterator[Sequence[int]],
         ) -> EpochIterator:
             in_flight = 1 if executor.runs_in_caller else max(1, prefetch)
             return EpochIterator(
@@ -541,14 +543,14 @@ class DataLoader:
         check_ranks_agree("DataLoader", fields, num_shards, shard_index)
         self._ranks_unchecked = False
 
-    def _ensure_executor(self) -> Executor:
+    def _ensure_executor(self) -> Executor | InlineExecutor:
         if self._executor is None:
             self._executor = self._make_executor()
             # shuts the workers down when the loader is garbage, or at interpreter exit
             self._shutdown = weakref.finalize(self, self._executor.close)
         return self._executor
 
-    def _make_executor(self, num_workers: int | None = None) -> Executor:
+    def _make_executor(self, num_workers: int | None = None) -> Executor | InlineExecutor:
         num_workers = self._num_workers if num_workers is None else num_workers
         job = BatchJob(
             dataset=self._dataset,

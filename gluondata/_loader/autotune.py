@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .executors import Executor
+from .executors import Executor, InlineExecutor
 from .pool.codec import measure
 from .stats import usable_cpus
 
@@ -49,8 +49,8 @@ class Choice:
 
 
 def choose(
-    make_executor: Callable[[int], Executor],
-    make_iterator: Callable[[Executor, int, Iterator[Sequence[int]]], Any],
+    make_executor: Callable[[int], Executor | InlineExecutor],
+    make_iterator: Callable[[Executor | InlineExecutor, int, Iterator[Sequence[int]]], Any],
     first_batches: Sequence[Sequence[int]],
     *,
     tune_workers: bool,

@@ -45,7 +45,7 @@ class EpochIterator:
     def __init__(
         self,
         loader: Any,
-        executor: Executor,
+        executor: Executor | InlineExecutor,
         batches: Iterator[tuple[int, Sequence[int]]],
         epoch: int,
         in_flight: int,
@@ -66,7 +66,7 @@ class EpochIterator:
         self._batches = batches
         self._epoch = epoch
         self._in_flight = in_flight
-        self._timeout = None if executor.runs_in_caller else timeout
+        self._timeout = timeout
         self._pending: collections.deque[tuple[list[BatchTask], PendingTasks]] = collections.deque()
         self._ready: collections.deque[tuple[BatchTask, Outcome]] = collections.deque()
         self._group_size = 1
@@ -111,10 +111,9 @@ class EpochIterator:
         if self._recorder is not None:
             self._recorder.task_done(result)
         self._ready.extend(zip(tasks, result.outcomes, strict=True))
-        if not self._executor.runs_in_caller:
-            seconds_per_batch = max(result.seconds / len(tasks), 1e-9)
-            wanted = int(self._executor.task_seconds / seconds_per_batch)
-            self._group_size = max(1, min(_MAX_GROUP, wanted))
+        seconds_per_batch = max(result.seconds / len(tasks), 1e-9)
+        wanted = int(self._executor.task_seconds / seconds_per_batch)
+        self._group_size = max(1, min(_MAX_GROUP, wanted))
 
     def __next__(self) -> Any:
         with self.next_lock:
@@ -137,8 +136,7 @@ class EpochIterator:
         return self._deliver(task, *outcome)
 
     def _next_inline(self) -> Any:
-        """Compute the next batch here and now (what ``_next_pooled`` does with an
-        InlineExecutor, without its task, pending result and queue)."""
+        """Compute the next batch here and now (an InlineExecutor: no worker, no queue)."""
         recorder = self._recorder
         timed = recorder is not None and recorder.untimed_batches >= recorder.skip
         began = perf_counter_ns() if timed else 0

@@ -58,40 +58,14 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
-class _DeferredTasks:
-    """Batches computed in the caller when their result is asked for."""
-
-    def __init__(self, job: BatchJob, tasks: Sequence[BatchTask]) -> None:
-        self._job = job
-        self._tasks = tasks
-
-    def result(self, timeout: float | None = None) -> TaskResult:
-        return run_tasks(self._job, self._tasks)
-
-    def cancel(self) -> bool:
-        return True
-
-
 class InlineExecutor:
-    """Run each batch in the calling thread, when the loop asks for it."""
+    """No workers: the epoch's iterator computes each batch in the calling thread when the loop
+    asks for it (with ``run_batch`` on :attr:`job`: no task, pending result or queue)."""
 
     runs_in_caller = True
-    task_seconds = 0.0
 
     def __init__(self, job: BatchJob) -> None:
-        self.job = job  # the loader's iterator computes its batches itself, with no task
-
-    def submit(self, tasks: Sequence[BatchTask]) -> PendingTasks:
-        return _DeferredTasks(self.job, tasks)
-
-    def first_done(self, pending: Sequence[PendingTasks], timeout: float | None) -> int:
-        return 0
-
-    def describe_worker(self, pending: PendingTasks) -> str:
-        return "the calling thread"
-
-    def replace_worker(self, pending: PendingTasks) -> None:
-        """Nothing to replace: the caller runs the batches."""
+        self.job = job
 
     def close(self) -> None:
         """Nothing to release."""

@@ -74,12 +74,12 @@ def decode_plan(
     factor = reduction((w, h), plan.size) if resize and _scaled.get() else 1
     if factor == 1 and use_opencv():  # the array path: OpenCV decodes and resizes
         return crop_resize(to_array(enc, flag, to_rgb), plan)
-    fast = flag != 0
-    if fast and factor == 1:
+    colour = flag != 0  # libjpeg-turbo (simplejpeg) decodes colour JPEGs; gray goes to Pillow
+    if colour and factor == 1:
         decoded = turbo_rgb(enc, 1, to_rgb)
         if decoded is not None:  # the array path's pixels, without copying the image into Pillow
             return crop_resize(decoded, plan)
-    decoded = turbo_rgb(enc, factor) if fast and factor > 1 else None
+    decoded = turbo_rgb(enc, factor) if colour and factor > 1 else None
     if decoded is not None:
         scale = round(width / decoded.shape[1])
         img = Image.fromarray(decoded)

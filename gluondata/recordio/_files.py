@@ -276,20 +276,21 @@ class MXIndexedRecordIO(MXRecordIO):
                 f"`gluondata inspect {self.uri} --build-index`",
                 self.idx_path,
             ) from None
-        index = RecordIndex.parse(data, self.idx_path, self.key_type) if self._whole(data) else None
-        if index is None:
-            lines = data.count(b"\n") + 1
+        if self._last_line_whole(data):
+            index = RecordIndex.parse(data, self.idx_path, self.key_type)
+        else:
+            last_line = data.count(b"\n") + 1
             warnings.warn(
-                f"{self.idx_path}: line {lines} has no newline and names no record after the "
-                "line before: a writer was stopped while writing it, so it is ignored "
-                "(gluondata.recordio.build_index rebuilds the .idx from the .rec)",
+                f"{self.idx_path}: line {last_line} has no newline and names no "
+                "record after the line before: a writer was stopped while writing it, so it is "
+                "ignored (gluondata.recordio.build_index rebuilds the .idx from the .rec)",
                 stacklevel=3,
             )
             index = RecordIndex.parse(data[: data.rindex(b"\n") + 1], self.idx_path, self.key_type)
         index.bind(self._reader().size, self.uri)
         return index
 
-    def _whole(self, data: bytes) -> bool:
+    def _last_line_whole(self, data: bytes) -> bool:
         """False if the .idx's last line has no newline and was cut short by a stopped writer.
 
         A writer's lines end with a newline and their offsets grow; a line cut short has no
