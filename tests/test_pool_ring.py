@@ -43,9 +43,8 @@ def test_large_batches_keep_the_ring_to_the_batches_in_flight():
             got[3 * i : 3 * i + len(batch)] = batch
         np.testing.assert_array_equal(got, data)  # every sample once, in order
     ring = loader._executor._ring
-    # at most the prefetched batches, the one submitted as the next is taken, the one the
-    # loop holds
-    assert len(ring.blocks) <= 4 + 2
+    # large batches: one running task per worker, and the batch the loop holds
+    assert len(ring.blocks) <= 2 + 1
     sizes = [block.size for block in ring.blocks.values()]
     assert not ring.grew, (sizes, ring.batch_bytes)
     # a task may carry several batches: a slot is whole batches, a page of slack, page-rounded
@@ -62,7 +61,7 @@ def _big_batches_loader(batches):
     return data, DataLoader(ArrayDataset(data), batch_size=2, num_workers=2)  # 16 MiB batches
 
 
-def test_at_the_default_prefetch_the_ring_holds_the_running_batches_and_the_loops_two():
+def test_at_the_default_prefetch_the_ring_holds_the_running_batches_and_the_loops_one():
     import numpy as np
 
     data, loader = _big_batches_loader(12)
@@ -71,9 +70,25 @@ def test_at_the_default_prefetch_the_ring_holds_the_running_batches_and_the_loop
         for i, batch in enumerate(loader):  # a loop that lets each batch go
             got[2 * i : 2 * i + 2] = batch
         np.testing.assert_array_equal(got, data)
-    # one slot per worker's running task, the batch the loop holds, the one it lets go of;
-    # not prefetch (4) + 1 held for batches done together while the loop is away
-    assert len(loader._executor._ring.blocks) <= 2 + 2
+    # one slot per worker's running task and the batch the loop holds (the one it lets go of
+    # goes to a waiting task); not prefetch (4) + 1 for batches done while the loop is away
+    assert len(loader._executor._ring.blocks) <= 2 + 1
+    loader.close()
+
+
+def test_a_batch_let_go_hands_its_slot_to_a_waiting_worker_at_once():
+    _, loader = _big_batches_loader(12)
+    epoch = iter(loader)
+    batch = next(epoch)
+    executor = loader._executor
+    for _ in range(6):
+        batch = next(epoch)  # the batch before is garbage now: its slot is free
+        # no slot stays free while a worker is idle and a task waits: the slot went to a
+        # worker before the loop asked for anything more
+        idle = [w for w in executor._workers.values() if not w.tasks]
+        free = list(executor._ring._free)
+        assert not (idle and executor._held and free), (len(idle), free)
+    del batch, epoch
     loader.close()
 
 
@@ -83,7 +98,7 @@ def test_a_loop_that_keeps_every_batch_still_gets_them_all():
     data, loader = _big_batches_loader(8)
     kept = list(loader)  # every slot stays in use: the ring must grow past its steady size
     np.testing.assert_array_equal(np.concatenate(kept), data)
-    assert len(loader._executor._ring.blocks) > 4
+    assert len(loader._executor._ring.blocks) > 3
     loader.close()
 
 

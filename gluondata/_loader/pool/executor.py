@@ -22,7 +22,7 @@ import signal
 import threading
 import time
 import warnings
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,7 +167,7 @@ class ProcessExecutor:
         self._worker_init_fn = worker_init_fn
         self._context = multiprocess.get_context(start_method)
         self._start_method = self._context.get_start_method()
-        self._ring = SlotRing(_budget(shm_budget))
+        self._ring = SlotRing(_budget(shm_budget), on_return=self._slot_returned)
         self._max_restarts = max_worker_restarts
         # per epoch: the budget, the deaths, and the error that ended the epoch
         self._epoch: int | None = None
@@ -183,8 +183,38 @@ class ProcessExecutor:
         self._held: collections.deque[int] = collections.deque()
         self._task_ids = itertools.count()
         self._lock = threading.RLock()
+        self._busy = False  # inside a call that holds the lock (see _slot_returned)
         self._closed = False
         self._owner_pid = os.getpid()
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        with self._lock:
+            outer, self._busy = self._busy, True
+            try:
+                yield
+            finally:
+                self._busy = outer
+
+    def _slot_returned(self) -> None:
+        """The loop let a batch go: give its slot to a task that waits for one, now.
+
+        Runs where the batch's last array became garbage (a finalizer), most
+        often as the loop takes its next batch, so a worker starts its next
+        task while the loop works. Inside a call of this executor (this thread
+        or another), that call dispatches instead when it next can.
+        """
+        if os.getpid() != self._owner_pid or not self._lock.acquire(blocking=False):
+            return
+        try:
+            if not self._busy and not self._closed and self._held:
+                self._busy = True
+                try:
+                    self._dispatch_held()
+                finally:
+                    self._busy = False
+        finally:
+            self._lock.release()
 
     # -- workers -----------------------------------------------------------------
 
@@ -238,7 +268,7 @@ class ProcessExecutor:
     # -- the executor protocol ---------------------------------------------------
 
     def submit(self, tasks: Sequence[BatchTask]) -> _PendingTasks:
-        with self._lock:
+        with self._locked():
             if tasks and tasks[0].epoch != self._epoch:  # a fresh restart budget
                 self._epoch, self._restarts, self._deaths = tasks[0].epoch, 0, []
                 self._failure = None
@@ -287,16 +317,18 @@ class ProcessExecutor:
         """Whether a task should wait for a slot to come back rather than make the ring grow.
 
         In a steady stream the ring needs a slot per task running or queued at
-        a worker, one for the batch the loop holds and one for the batch it is
-        letting go of as it takes the next. Slots beyond that would only be
-        memory kept for bursts (workers done together while the loop is busy
-        or descheduled): past that size, a task waits for the loop to let a
-        batch go, unless the loop keeps batches (more than its two are in use)
-        or waits for this very task, or one queued before it (an iterator
-        dropped without being closed holds its slots until it is garbage);
-        then the ring grows, up to its budget.
+        a worker and one for the batch the loop holds: the slot of the batch
+        the loop lets go of as it takes the next goes to a waiting task as soon
+        as that batch is garbage (:meth:`_slot_returned`). Slots beyond that
+        would only be memory kept for bursts (workers done together while the
+        loop is busy or descheduled): past that size, a task waits for the loop
+        to let a batch go, unless the loop keeps batches (more than the one it
+        holds and the one it is being handed are in use) or waits for this
+        very task, or one queued before it (an iterator dropped without being
+        closed holds its slots until it is garbage); then the ring grows, up to
+        its budget.
         """
-        steady = len(self._workers) * self._ring.queue_depth() + 2
+        steady = len(self._workers) * self._ring.queue_depth() + 1
         if len(self._ring.blocks) < steady or self._ring.has_free(batches):
             return False
         undelivered = sum(task.slot_id is not None for task in self._tasks.values())
@@ -306,7 +338,7 @@ class ProcessExecutor:
     def first_done(self, pending: Sequence[_PendingTasks], timeout: float | None) -> int:
         """Receive from the workers until one of ``pending`` is done; return its position."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        with self._lock:
+        with self._locked():
             while True:
                 for position, item in enumerate(pending):
                     if self._tasks[item.task_id].result is not None:
@@ -321,7 +353,7 @@ class ProcessExecutor:
     def wait_for(self, task_id: int, timeout: float | None) -> TaskResult:
         """Receive from the workers until task ``task_id`` is done; return its batches."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        with self._lock:
+        with self._locked():
             while True:
                 task = self._tasks[task_id]
                 if task.result is not None:
@@ -519,7 +551,7 @@ class ProcessExecutor:
 
     def cancel(self, task_id: int) -> None:
         """Forget a task's batches (its slots come back when the worker is done)."""
-        with self._lock:
+        with self._locked():
             task = self._tasks.get(task_id)
             if task is None:
                 return
@@ -547,7 +579,7 @@ class ProcessExecutor:
 
     def replace_worker(self, pending: _PendingTasks) -> None:
         """Kill the worker stuck on ``pending`` and start another in its place."""
-        with self._lock:
+        with self._locked():
             task = self._tasks.get(pending.task_id)
             if task is None or task.worker not in self._workers:
                 return
@@ -563,7 +595,7 @@ class ProcessExecutor:
         ``multiprocessing`` child, a checkpoint writer), this only forgets the
         pool: the workers are the parent's, and the parent keeps using them.
         """
-        with self._lock:
+        with self._locked():
             if self._closed:
                 return
             self._closed = True

@@ -1,7 +1,8 @@
 """The ring of shared-memory slots that workers write batches into.
 
 Slots are made once and reused: a slot returns to the ring when every array
-viewing it is garbage (a finalizer on the array that owns the view). The
+viewing it is garbage (a finalizer on the array that owns the view), and the
+ring's owner is told at once, so a task waiting for a slot can start. The
 ring grows while the consumer keeps batches, up to a byte budget; past it
 :meth:`SlotRing.acquire` says no slot, and the batch travels pickled — slower,
 never a deadlock. A slot is the size of what it holds: workers map slots with
@@ -15,6 +16,7 @@ import collections
 import mmap
 import threading
 import weakref
+from collections.abc import Callable
 
 import numpy as np
 
@@ -35,10 +37,14 @@ class SlotRing:
     ----------
     budget : int
         Most bytes all slots together may take.
+    on_return : callable, optional
+        Called with no argument after a leased slot came back (where its last
+        array became garbage).
     """
 
-    def __init__(self, budget: int) -> None:
+    def __init__(self, budget: int, on_return: Callable[[], None] | None = None) -> None:
         self.budget = int(budget)
+        self._on_return = on_return
         self.batch_bytes = 0
         self.grew = False  # a batch was once larger than every batch before it
         self.blocks: dict[int, SharedBlock] = {}
@@ -122,8 +128,13 @@ class SlotRing:
     def lease(self, slot_id: int) -> np.ndarray:
         """Return the slot's memory as a uint8 array; the slot is released when it is garbage."""
         owner = np.frombuffer(self.blocks[slot_id].mapping, dtype=np.uint8)
-        weakref.finalize(owner, self.release, slot_id)
+        weakref.finalize(owner, self._returned, slot_id)
         return owner
+
+    def _returned(self, slot_id: int) -> None:
+        self.release(slot_id)
+        if self._on_return is not None:
+            self._on_return()
 
     def take_dropped(self) -> list[int]:
         """Slots dropped since the last call (workers should unmap them)."""
