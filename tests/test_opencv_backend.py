@@ -290,3 +290,20 @@ def test_image_record_iter_takes_a_backend(tmp_path):
         image.set_backend("opencv")
         np.testing.assert_array_equal(first_batch(), with_opencv)
         image.set_backend("pillow")
+
+
+@pytest.mark.parametrize(("backend", "imported"), [("opencv", True), ("pillow", False)])
+def test_an_image_dataset_imports_its_backend_before_workers_fork(tmp_path, backend, imported):
+    """Forked workers then share OpenCV's pages with the main process instead of loading it."""
+    import subprocess
+
+    (tmp_path / "cat").mkdir()
+    code = (
+        "import sys\n"
+        "from gluondata.vision import ImageFolderDataset\n"
+        "assert 'cv2' not in sys.modules\n"
+        f"ImageFolderDataset({str(tmp_path)!r}, backend={backend!r})\n"
+        "print('cv2' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == str(imported)

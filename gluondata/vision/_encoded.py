@@ -16,7 +16,7 @@ import numpy as np
 
 from .._loader.fetch import add_note
 from ..dataset import Dataset
-from ..image._backend import check_backend, use_backend
+from ..image._backend import check_backend, preload, use_backend
 from ..image._decode import Buffer, Encoded, check_flag, open_image, to_array
 from ..image._fused import scaled_decode
 from ..random import indexed
@@ -56,6 +56,7 @@ class EncodedImageDataset(Dataset):
         self._flag = check_flag(flag)
         self._transform = transform
         self._backend = None if backend is None else check_backend(backend)
+        preload(self._backend)  # before workers fork, so that they share it
 
     def encoded(self, idx: int) -> EncodedSample:
         """Return sample ``idx``'s encoded image, its file name (or None) and its label."""
