@@ -6,7 +6,6 @@ import hashlib
 import os
 import shutil
 import tempfile
-import urllib.request
 
 __all__ = ["check_sha1", "data_dir", "download", "repo_file_url"]
 
@@ -47,6 +46,8 @@ def download(url: str, folder: str, sha1_hash: str | None = None, retries: int =
     OSError
         When every try fails (the last error is chained), or the SHA-1 differs.
     """
+    import urllib.request  # here: it loads the ssl module, which no loader that stays local needs
+
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, url.rsplit("/", 1)[-1])
     last: Exception | None = None
