@@ -205,3 +205,16 @@ def test_a_full_collection_in_a_forked_worker_leaves_the_main_processs_objects_s
     assert frozen >= len(heap)  # the worker never does
     assert after - before < 4 * 2**20, (before, after)  # not copied page by page
     del heap
+
+
+def test_a_program_that_froze_its_objects_keeps_them_frozen():
+    import gc
+
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with DataLoader(Squares(), batch_size=4, num_workers=1, start_method="fork") as loader:
+            assert len(epoch(loader)) == 6
+        assert gc.get_freeze_count() > frozen // 2  # not unfrozen (some died meanwhile)
+    finally:
+        gc.unfreeze()

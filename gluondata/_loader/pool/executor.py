@@ -626,9 +626,10 @@ def _frozen_heap(forking: bool) -> Iterator[None]:
     A forked worker then never collects the main process's objects: a full
     collection there would write to each one's header and copy every page
     that holds one (each worker grew by megabytes at its first full collection).
-    The main process unfreezes them as soon as the worker is started.
+    The main process unfreezes them as soon as the worker is started. A program
+    that froze objects itself manages its collector: it is left as it is.
     """
-    if not forking:
+    if not forking or gc.get_freeze_count() > 0:
         yield
         return
     gc.freeze()

@@ -128,7 +128,8 @@ class SlotRing:
     def lease(self, slot_id: int) -> np.ndarray:
         """Return the slot's memory as a uint8 array; the slot is released when it is garbage."""
         owner = np.frombuffer(self.blocks[slot_id].mapping, dtype=np.uint8)
-        weakref.finalize(owner, self._returned, slot_id)
+        # not at exit: the ring ends with the process, and no task should start then
+        weakref.finalize(owner, self._returned, slot_id).atexit = False
         return owner
 
     def _returned(self, slot_id: int) -> None:
