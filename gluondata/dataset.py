@@ -18,7 +18,7 @@ import numpy as np
 
 from ._loader.alloc import empty, in_arena
 from ._loader.cache import CacheStore
-from ._loader.columns import SampleColumns
+from ._loader.columns import SampleColumns, SampleSink
 from ._loader.fetch import add_note
 from ._loader.pool.shm import available_memory
 from .random import indexed
@@ -255,7 +255,9 @@ class _BatchedTransformDataset(_LazyTransformDataset):
     """
 
     def __getitems__(self, indices: Sequence[int]) -> list[Any]:
-        samples = []
+        return self._getitems_into(indices, [])
+
+    def _getitems_into(self, indices: Sequence[int], samples: SampleSink) -> SampleSink:
         for idx, item in zip(indices, self._data.__getitems__(indices), strict=True):
             try:
                 with indexed(self.random_key(int(idx))):
@@ -305,7 +307,18 @@ class _BatchedSampledDataset(_SampledDataset):
     """A sampled dataset over one that has a batched fetch, which it keeps."""
 
     def __getitems__(self, indices: Sequence[int]) -> Any:
-        return self._data.__getitems__(self._indices[np.asarray(indices, dtype=np.intp)].tolist())
+        return self._data.__getitems__(self._source_indices(indices))
+
+    def _getitems_into(self, indices: Sequence[int], samples: SampleSink) -> SampleSink:
+        into = getattr(self._data, "_getitems_into", None)
+        if into is not None:
+            return into(self._source_indices(indices), samples)
+        for sample in self._data.__getitems__(self._source_indices(indices)):
+            samples.append(sample)
+        return samples
+
+    def _source_indices(self, indices: Sequence[int]) -> list[int]:
+        return self._indices[np.asarray(indices, dtype=np.intp)].tolist()
 
 
 class CachedDataset(Dataset):

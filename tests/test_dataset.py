@@ -226,3 +226,55 @@ def test_chained_transforms_continue_one_random_stream_per_sample():
         for i in range(2):
             stream = np.random.default_rng([5, 0, i])
             assert [a[i], b[i]] == [stream.random(), stream.random()]
+
+
+def test_a_batched_fetch_writes_large_samples_into_the_batch_as_they_come():
+    """Each transformed sample is copied into the batch and dropped before the next is made."""
+    import weakref
+
+    from gluondata import DataLoader
+
+    alive = [0]
+    most_alive = []
+
+    def gone():
+        alive[0] -= 1
+
+    def widen(row):
+        out = np.repeat(row, 4096).astype(np.float64)  # 128 KiB: written into the batch
+        alive[0] += 1
+        weakref.finalize(out, gone)
+        most_alive.append(alive[0])
+        return out
+
+    x = np.arange(24.0).reshape(12, 2)
+    loader = DataLoader(ArrayDataset(x).transform(widen), batch_size=6)
+    batches = [batch.copy() for batch in loader]
+    np.testing.assert_array_equal(np.concatenate(batches), np.repeat(x, 4096, axis=1))
+    assert max(most_alive) <= 2, most_alive  # not the batch's six at once
+
+
+def test_a_batched_fetch_that_fails_in_a_worker_leaves_its_slot_as_it_was():
+    """A failed batched try's columns are given back; the samples loaded one by one fit."""
+    from gluondata import DataLoader
+
+    def widen_unless_seven(row):
+        if row[0] == 7:
+            raise ValueError("sample 7 is bad")
+        return np.repeat(row, 16384).astype(np.float64)  # 128 KiB: written into the slot
+
+    x = np.arange(16.0).reshape(16, 1)
+    loader = DataLoader(
+        ArrayDataset(x).transform(widen_unless_seven),
+        batch_size=4,
+        num_workers=1,
+        on_bad_sample="replace",
+        max_bad_fraction=0.5,
+        seed=5,
+    )
+    with pytest.warns(UserWarning), loader:
+        for _ in range(2):
+            batches = [batch.copy() for batch in loader]
+            assert sum(len(b) for b in batches) == 16
+            assert all(row[0] != 7 for batch in batches for row in batch)
+        assert not loader._executor._ring.grew

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Arena", "arena", "empty", "in_arena"]
+__all__ = ["Arena", "arena", "empty", "in_arena", "undone_on_error"]
 
 ALIGNMENT = 64
 
@@ -95,6 +95,21 @@ def empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
 def in_arena() -> bool:
     """Whether this thread allocates its batch arrays in an arena (a worker's slot) now."""
     return getattr(_local, "arena", None) is not None
+
+
+@contextlib.contextmanager
+def undone_on_error() -> Iterator[None]:
+    """If the body raises, give back what it allocated in this thread's arena (if any)."""
+    current = getattr(_local, "arena", None)
+    if current is None:
+        yield
+        return
+    used, overflow = current.used, current.overflow
+    try:
+        yield
+    except BaseException:
+        current.used, current.overflow = used, overflow
+        raise
 
 
 @contextlib.contextmanager

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from numbers import Number
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from .alloc import empty
 
-__all__ = ["ColumnWriter", "SampleColumns"]
+__all__ = ["ColumnWriter", "SampleColumns", "SampleSink"]
+
+
+class SampleSink(Protocol):
+    """Where a batched fetch puts its samples, one by one: a list, or a :class:`ColumnWriter`."""
+
+    def append(self, sample: Any) -> None: ...
 
 
 class SampleColumns(Sequence):

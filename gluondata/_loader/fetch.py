@@ -17,6 +17,7 @@ from .._stages import STAGES, next_record, thread_clock
 from ..image._backend import DEFAULT_BACKEND
 from ..random import SampleKey, new_streams, seeded_globals, set_sample_key, set_streams
 from . import crash_watch
+from .alloc import undone_on_error
 from .bad_samples import MAX_ATTEMPTS, BadSample, describe_error, substitute_index
 from .columns import ColumnWriter
 
@@ -195,7 +196,8 @@ def _fetch(job: BatchJob, task: BatchTask, bad: list[BadSample]) -> Any:
     previous_key = set_sample_key(SampleKey(job.seed, task.epoch, None))
     try:
         crash_watch.loading_batched()
-        return getitems(task.indices)
+        with undone_on_error():  # the columns of a failed try are not the batch's
+            return _fetch_batched(job, task, getitems)
     except Exception as exc:
         add_note(exc, f"gluondata: raised by __getitems__ on {task.describe()}")
         if job.on_bad_sample == "raise":
@@ -208,6 +210,21 @@ def _fetch(job: BatchJob, task: BatchTask, bad: list[BadSample]) -> Any:
     if not bad:  # no sample fails on its own: the batched fetch itself is broken
         raise batch_error
     return samples
+
+
+def _fetch_batched(job: BatchJob, task: BatchTask, getitems: Callable[[Any], Any]) -> Any:
+    """The batch's samples from the dataset's batched fetch.
+
+    gluondata's own batched datasets also have ``_getitems_into(indices, sink)``,
+    which appends each sample to ``sink`` as it is made: a batchify function
+    that ``takes_columns`` then gets them written into the batch's columns one
+    by one (:class:`ColumnWriter`), never all on the heap at once (64 decoded
+    images are 37 MiB, which a worker's heap would keep).
+    """
+    into = getattr(job.dataset, "_getitems_into", None)
+    if into is None or not getattr(job.batchify_fn, "takes_columns", False):
+        return getitems(task.indices)
+    return into(task.indices, ColumnWriter(len(task.indices))).result()
 
 
 def _fetch_each(job: BatchJob, task: BatchTask, bad: list[BadSample]) -> Sequence[Any]:

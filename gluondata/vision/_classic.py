@@ -60,7 +60,7 @@ class _DownloadedDataset(Dataset):
         if self._transform is None:
             positions = np.asarray(indices, dtype=np.intp)
             return SampleColumns([self._data[positions], self._label[positions]], as_tuple=True)
-        return per_sample(indices, indices, lambda idx, _: self[idx])
+        return per_sample(indices, indices, lambda idx, _: self[idx], [])
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._root!r}, len={len(self)})"

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .._loader.columns import SampleSink
 from .._loader.fetch import add_note
 from ..dataset import Dataset
 from ..image._backend import check_backend, preload, use_backend
@@ -133,17 +134,24 @@ class _BatchedDecodeFused(_DecodeFused):
     """A fused dataset over a source with a batched read, which it keeps."""
 
     def __getitems__(self, indices: Sequence[int]) -> list[tuple[Any, Any]]:
-        return per_sample(indices, self._source.encoded_many(indices), self._sample)
+        return self._getitems_into(indices, [])
+
+    def _getitems_into(self, indices: Sequence[int], samples: SampleSink) -> SampleSink:
+        return per_sample(indices, self._source.encoded_many(indices), self._sample, samples)
 
 
 def per_sample(
-    indices: Sequence[int], items: Sequence[Any], make: Callable[[int, Any], Any]
-) -> list[Any]:
-    """``make(idx, item)`` for each index and its fetched item, in a batched ``__getitems__``.
+    indices: Sequence[int],
+    items: Sequence[Any],
+    make: Callable[[int, Any], Any],
+    samples: SampleSink,
+) -> SampleSink:
+    """Append ``make(idx, item)`` for each index and its fetched item to ``samples``; return it.
 
-    Each runs under its index's random key; an error gets a note naming the index.
+    For a batched ``__getitems__`` (``samples`` a list) or ``_getitems_into``
+    (see :func:`gluondata._loader.fetch.run_batch`). Each runs under its
+    index's random key; an error gets a note naming the index.
     """
-    samples = []
     for idx, item in zip(indices, items, strict=True):
         try:
             with indexed(int(idx)):

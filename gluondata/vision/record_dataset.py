@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .._loader.columns import SampleSink
 from ..dataset import RecordFileDataset
 from ..image._decode import Buffer, ImageDecodeError, to_array
 from ..recordio import RecordIOError, unpack
@@ -84,7 +85,10 @@ class ImageRecordDataset(EncodedImageDataset, RecordFileDataset):
         return [self._unpacked(int(i), r) for i, r in zip(indices, records, strict=True)]
 
     def __getitems__(self, indices: Sequence[int]) -> list[Any]:
-        return per_sample(indices, self.encoded_many(indices), self._sample)
+        return self._getitems_into(indices, [])
+
+    def _getitems_into(self, indices: Sequence[int], samples: SampleSink) -> SampleSink:
+        return per_sample(indices, self.encoded_many(indices), self._sample, samples)
 
     def decode(self, idx: int, data: Buffer, name: str | None, apply: Decoder = to_array) -> Any:
         """Decode sample ``idx``; a bad image raises :class:`RecordImageDecodeError`."""
