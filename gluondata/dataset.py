@@ -156,6 +156,8 @@ class Dataset:
             )
         indices = np.fromiter(iter(sampler), dtype=np.int64)
         if hasattr(self, "__getitems__"):
+            if hasattr(self, "_getitems_into"):
+                return _StreamedSampledDataset(self, indices)
             return _BatchedSampledDataset(self, indices)
         return _SampledDataset(self, indices)
 
@@ -309,16 +311,15 @@ class _BatchedSampledDataset(_SampledDataset):
     def __getitems__(self, indices: Sequence[int]) -> Any:
         return self._data.__getitems__(self._source_indices(indices))
 
-    def _getitems_into(self, indices: Sequence[int], samples: SampleSink) -> SampleSink:
-        into = getattr(self._data, "_getitems_into", None)
-        if into is not None:
-            return into(self._source_indices(indices), samples)
-        for sample in self._data.__getitems__(self._source_indices(indices)):
-            samples.append(sample)
-        return samples
-
     def _source_indices(self, indices: Sequence[int]) -> list[int]:
         return self._indices[np.asarray(indices, dtype=np.intp)].tolist()
+
+
+class _StreamedSampledDataset(_BatchedSampledDataset):
+    """A sampled dataset over one that hands its samples over one by one, which it keeps."""
+
+    def _getitems_into(self, indices: Sequence[int], samples: SampleSink) -> SampleSink:
+        return self._data._getitems_into(self._source_indices(indices), samples)
 
 
 class CachedDataset(Dataset):

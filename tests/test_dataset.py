@@ -278,3 +278,15 @@ def test_a_batched_fetch_that_fails_in_a_worker_leaves_its_slot_as_it_was():
             assert sum(len(b) for b in batches) == 16
             assert all(row[0] != 7 for batch in batches for row in batch)
         assert not loader._executor._ring.grew
+
+
+def test_a_sampled_dataset_streams_samples_only_where_its_source_does():
+    from gluondata import DataLoader
+
+    x = np.arange(60.0).reshape(20, 3)
+    columns = ArrayDataset(x).shard(3, 1)
+    assert not hasattr(columns, "_getitems_into")  # its batched fetch gives columns already
+    streamed = ArrayDataset(x).transform(lambda row: np.repeat(row * 2, 8192)).shard(3, 1)
+    assert hasattr(streamed, "_getitems_into")
+    got = np.concatenate([b.copy() for b in DataLoader(streamed, batch_size=3)])
+    np.testing.assert_array_equal(got, np.repeat(x[7:14] * 2, 8192, axis=1))  # shard 1 of 3
