@@ -19,7 +19,7 @@ from ..._stages import PICKLED, STAGES, next_record, restart_sampling
 from ...image import set_backend
 from ...random import seed_globals
 from .. import crash_watch
-from ..alloc import Arena, arena
+from ..alloc import Arena, arena, undone_on_error
 from ..bad_samples import BadSample
 from ..fetch import BatchJob, BatchTask, add_note, portable_error, run_batch
 from ..worker_info import WorkerInfo, set_worker_info
@@ -138,12 +138,10 @@ class _Server:
         for task in tasks:
             bad: list[BadSample] = []
             record = next_record()
-            used = task_arena.used
-            try:
-                with arena(task_arena):
+            try:  # (a failed batch's columns are free for the next)
+                with arena(task_arena), undone_on_error():
                     batch = run_batch(self.job, task, bad, record)
             except Exception as exc:
-                task_arena.used = used  # (the failed batch's columns are free for the next)
                 outcomes.append((None, portable_error(exc), tuple(bad)))
                 continue
             overflow, start = task_arena.overflow, time.perf_counter_ns()
